@@ -1,0 +1,54 @@
+"""Input checks shared by the snippet modules; each raises ValueError naming the argument."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(x, name: str, ndim: int | None = None) -> np.ndarray:
+    """Return ``x`` as a floating-point array: float16/32/64 are kept, ints and bools become float64."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of real numbers: {err}") from None
+    if arr.dtype.kind in "iub":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind != "f":
+        raise ValueError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    return arr
+
+
+def as_real(value, name: str, low: float | None = None, high: float | None = None,
+            low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a Python float after checking it is finite and inside the interval."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if not np.isfinite(value) or too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{name} must be a finite number in {left}{lo}, {hi}{right}, got {value!r}")
+    return value
+
+
+def check_axis(axis, ndim: int, name: str = "axis") -> int:
+    """Return ``axis`` as a non-negative index into an array with ``ndim`` dimensions."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}={axis} is out of range for an array with {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    """Raise when two arrays that must match elementwise have different shapes."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name_b} must have the shape of {name_a} {a.shape}, got {b.shape}")

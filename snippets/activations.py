@@ -1,0 +1,549 @@
+"""Activation functions and their derivatives (the Activations page).
+
+Every elementwise activation ``f`` has ``f_grad(x, ...)`` = df/dx with the shape of ``x``.
+All are written so that |x| up to 1e4 gives finite results without overflow warnings in float32
+and float64: no ``exp`` ever sees a large positive argument.
+At a kink (x = 0 for ReLU and its relatives) the derivative takes the value PyTorch uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from snippets._validation import as_float_array, as_real, check_axis
+
+# SELU constants from Klambauer et al. (2017), chosen so that mean 0 / variance 1 is a fixed point.
+SELU_ALPHA = 1.6732632423543772
+SELU_LAMBDA = 1.0507009873554805
+
+
+def _like(values, x):
+    """Cast a derived array to x's floating dtype (float32 in stays float32)."""
+    return np.asarray(values).astype(x.dtype, copy=False)
+
+
+# --8<-- [start:collapse_linear_layers]
+def collapse_linear_layers(layers):
+    """Affine layers with no activation between them collapse into one affine layer.
+
+    For rows x:  (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2),
+    so any depth of purely linear layers is a single layer with W = W1 W2 … WL.
+
+    >>> W1, b1 = np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([1.0, -1.0])
+    >>> W2, b2 = np.array([[2.0], [-1.0]]), np.array([0.5])
+    >>> W, b = collapse_linear_layers([(W1, b1), (W2, b2)])
+    >>> W.tolist(), b.tolist()
+    ([[0.0], [-1.0]], [3.5])
+    >>> x = np.array([[3.0, 4.0]])
+    >>> ((x @ W1 + b1) @ W2 + b2).tolist(), (x @ W + b).tolist()
+    ([[-0.5]], [[-0.5]])
+    """
+    if len(layers) == 0:
+        raise ValueError("layers must contain at least one (W, b) pair")
+    W, b = None, None
+    for i, (Wi, bi) in enumerate(layers):
+        Wi = as_float_array(Wi, f"layers[{i}][0]", ndim=2)
+        bi = as_float_array(bi, f"layers[{i}][1]", ndim=1)
+        if bi.shape[0] != Wi.shape[1]:
+            raise ValueError(f"layers[{i}][1] must have shape ({Wi.shape[1]},), got {bi.shape}")
+        if W is None:
+            W, b = Wi, bi
+            continue
+        if Wi.shape[0] != W.shape[1]:
+            raise ValueError(f"layers[{i}][0] must have {W.shape[1]} rows, got shape {Wi.shape}")
+        W, b = W @ Wi, b @ Wi + bi
+    return W, b
+# --8<-- [end:collapse_linear_layers]
+
+
+# --8<-- [start:sigmoid]
+def sigmoid(x):
+    """Logistic sigmoid  σ(x) = 1 / (1 + e^(−x)),  range (0, 1).
+
+    Written with e^(−|x|) ≤ 1 so that no exponential overflows:
+    σ(x) = 1 / (1 + e^(−|x|)) for x ≥ 0 and e^(−|x|) / (1 + e^(−|x|)) for x < 0.
+
+    >>> sigmoid(np.array([-2.0, 0.0, 2.0])).round(4).tolist()
+    [0.1192, 0.5, 0.8808]
+    >>> sigmoid(np.array([-1e4, 1e4])).tolist()   # no overflow
+    [0.0, 1.0]
+    """
+    x = as_float_array(x, "x")
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_grad(x):
+    """σ'(x) = σ(x) (1 − σ(x)); its maximum is 1/4, at x = 0.
+
+    >>> sigmoid_grad(np.array([0.0, 2.0, 10.0])).round(5).tolist()
+    [0.25, 0.10499, 5e-05]
+    """
+    s = sigmoid(x)
+    return s * (1 - s)
+# --8<-- [end:sigmoid]
+
+
+# --8<-- [start:tanh]
+def tanh(x):
+    """tanh(x) = (e^x − e^(−x)) / (e^x + e^(−x)) = 2σ(2x) − 1,  range (−1, 1), zero-centred.
+
+    >>> tanh(np.array([-1.0, 0.0, 1.0])).round(4).tolist()
+    [-0.7616, 0.0, 0.7616]
+    """
+    return np.tanh(as_float_array(x, "x"))
+
+
+def tanh_grad(x):
+    """tanh'(x) = 1 − tanh²(x); its maximum is 1, at x = 0.
+
+    >>> tanh_grad(np.array([0.0, 1.0, 3.0])).round(4).tolist()
+    [1.0, 0.42, 0.0099]
+    """
+    t = tanh(x)
+    return 1 - t * t
+# --8<-- [end:tanh]
+
+
+# --8<-- [start:relu]
+def relu(x):
+    """ReLU(x) = max(0, x).
+
+    >>> relu(np.array([-2.0, 0.0, 3.0])).tolist()
+    [0.0, 0.0, 3.0]
+    """
+    return np.maximum(as_float_array(x, "x"), 0)
+
+
+def relu_grad(x):
+    """ReLU'(x) = 1 for x > 0 and 0 for x ≤ 0 (at the kink x = 0 we use 0, as PyTorch does).
+
+    >>> relu_grad(np.array([-2.0, 0.0, 3.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    x = as_float_array(x, "x")
+    return _like(x > 0, x)
+# --8<-- [end:relu]
+
+
+# --8<-- [start:leaky_relu]
+def leaky_relu(x, alpha=0.01):
+    """Leaky ReLU(x) = x for x ≥ 0 and αx for x < 0, with a small fixed slope 0 ≤ α < 1.
+
+    (Only for α ≤ 1 is this the same as max(αx, x).)
+
+    >>> leaky_relu(np.array([-10.0, 0.0, 5.0]), alpha=0.1).tolist()
+    [-1.0, 0.0, 5.0]
+    """
+    x = as_float_array(x, "x")
+    alpha = as_real(alpha, "alpha", low=0.0, high=1.0, high_open=True)
+    return np.where(x >= 0, x, alpha * x)
+
+
+def leaky_relu_grad(x, alpha=0.01):
+    """Leaky ReLU'(x) = 1 for x > 0 and α for x ≤ 0.
+
+    >>> leaky_relu_grad(np.array([-10.0, 0.0, 5.0]), alpha=0.1).tolist()
+    [0.1, 0.1, 1.0]
+    """
+    x = as_float_array(x, "x")
+    alpha = as_real(alpha, "alpha", low=0.0, high=1.0, high_open=True)
+    return _like(np.where(x > 0, 1.0, alpha), x)
+# --8<-- [end:leaky_relu]
+
+
+def _channel_alpha(alpha, x):
+    """PReLU slope: a scalar, or one value per channel (axis 1 of x, as in PyTorch)."""
+    alpha = as_float_array(alpha, "alpha")
+    if alpha.ndim == 0 or alpha.size == 1:
+        return alpha.reshape(()).astype(x.dtype), ()
+    if alpha.ndim != 1 or x.ndim < 2 or alpha.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"alpha must be a scalar or have shape (C,) with C = x.shape[1]; "
+            f"got alpha {alpha.shape} for x {x.shape}")
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    other_axes = (0,) + tuple(range(2, x.ndim))
+    return alpha.reshape(shape).astype(x.dtype), other_axes
+
+
+# --8<-- [start:prelu]
+def prelu(x, alpha):
+    """PReLU(x) = x for x ≥ 0 and a·x for x < 0, where the slope a is learned
+    (one scalar, or one slope per channel: axis 1 of x).
+
+    >>> prelu(np.array([[-2.0, 3.0], [-4.0, -1.0]]), np.array([0.25, 0.5])).tolist()
+    [[-0.5, 3.0], [-1.0, -0.5]]
+    """
+    x = as_float_array(x, "x")
+    a, _ = _channel_alpha(alpha, x)
+    return np.where(x >= 0, x, a * x)
+
+
+def prelu_backward(dout, x, alpha):
+    """Gradients of PReLU, given dout = dL/d out:
+
+        dL/dx = dout · (1 if x > 0 else a)
+        dL/da = Σ dout · x over the entries with x < 0 (per channel when a is per channel)
+
+    >>> dx, da = prelu_backward(np.ones((2, 2)), np.array([[-2.0, 3.0], [-4.0, -1.0]]),
+    ...                         np.array([0.25, 0.5]))
+    >>> dx.tolist(), da.tolist()
+    ([[0.25, 1.0], [0.25, 0.5]], [-6.0, -1.0])
+    """
+    x = as_float_array(x, "x")
+    dout = as_float_array(dout, "dout")
+    if dout.shape != x.shape:
+        raise ValueError(f"dout must have the shape of x {x.shape}, got {dout.shape}")
+    a, other_axes = _channel_alpha(alpha, x)
+    dx = np.where(x > 0, dout, a * dout)
+    dalpha = np.sum(np.where(x < 0, dout * x, 0), axis=other_axes if other_axes else None)
+    return dx, np.asarray(dalpha).reshape(np.shape(alpha))
+# --8<-- [end:prelu]
+
+
+# --8<-- [start:rrelu]
+def rrelu(x, lower=1 / 8, upper=1 / 3, *, train=False, rng=None):
+    """Randomized leaky ReLU: out = x for x ≥ 0 and a·x for x < 0, where
+    training draws a ~ Uniform(lower, upper) independently per element, and
+    evaluation uses the fixed mean slope a = (lower + upper) / 2.
+
+    Returns (out, slope); slope = d out / dx, the array to reuse in the backward pass.
+
+    >>> out, slope = rrelu(np.array([-4.0, 2.0]))           # evaluation: a = (1/8 + 1/3) / 2
+    >>> out.round(4).tolist(), slope.round(4).tolist()
+    ([-0.9167, 2.0], [0.2292, 1.0])
+    >>> out, slope = rrelu(np.full(100_000, -1.0), train=True, rng=np.random.default_rng(0))
+    >>> bool(slope.min() >= 1 / 8 and slope.max() <= 1 / 3), round(float(slope.mean()), 3)
+    (True, 0.229)
+    """
+    x = as_float_array(x, "x")
+    lower = as_real(lower, "lower", low=0.0, high=1.0)
+    upper = as_real(upper, "upper", low=lower, high=1.0)
+    if train:
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("rng must be a numpy.random.Generator when train=True")
+        a = rng.uniform(lower, upper, size=x.shape)
+    else:
+        a = (lower + upper) / 2
+    slope = _like(np.where(x >= 0, 1.0, a), x)
+    return slope * x, slope
+# --8<-- [end:rrelu]
+
+
+# --8<-- [start:elu]
+def elu(x, alpha=1.0):
+    """ELU(x) = x for x > 0 and α (e^x − 1) for x ≤ 0; it tends to −α as x → −∞.
+
+    >>> elu(np.array([-1.0, 0.0, 2.0])).round(4).tolist()
+    [-0.6321, 0.0, 2.0]
+    """
+    x = as_float_array(x, "x")
+    alpha = as_real(alpha, "alpha", low=0.0)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def elu_grad(x, alpha=1.0):
+    """ELU'(x) = 1 for x > 0 and α e^x = ELU(x) + α for x ≤ 0.
+
+    >>> elu_grad(np.array([-1.0, 0.0, 2.0])).round(4).tolist()
+    [0.3679, 1.0, 1.0]
+    """
+    x = as_float_array(x, "x")
+    alpha = as_real(alpha, "alpha", low=0.0)
+    return np.where(x > 0, 1, alpha * np.exp(np.minimum(x, 0))).astype(x.dtype, copy=False)
+# --8<-- [end:elu]
+
+
+# --8<-- [start:selu]
+def selu(x):
+    """SELU(x) = λ · ELU(x, α) with α ≈ 1.6733 and λ ≈ 1.0507 (Klambauer et al., 2017).
+
+    These constants make mean 0 and variance 1 a fixed point: if z ~ N(0, 1), then
+    E[SELU(z)] = 0 and E[SELU(z)²] = 1.
+
+    >>> selu(np.array([-1.0, 0.0, 1.0])).round(4).tolist()
+    [-1.1113, 0.0, 1.0507]
+    """
+    return SELU_LAMBDA * elu(x, SELU_ALPHA)
+
+
+def selu_grad(x):
+    """SELU'(x) = λ for x > 0 and λ α e^x for x ≤ 0.
+
+    >>> selu_grad(np.array([-1.0, 1.0])).round(4).tolist()
+    [0.6468, 1.0507]
+    """
+    return SELU_LAMBDA * elu_grad(x, SELU_ALPHA)
+# --8<-- [end:selu]
+
+
+# --8<-- [start:crelu]
+def crelu(x, axis=-1):
+    """Concatenated ReLU: CReLU(x) = [ReLU(x), ReLU(−x)] along ``axis`` (use axis=1 for NCHW),
+    so the output has twice as many channels and keeps the negative part of the signal.
+
+    >>> crelu(np.array([[-2.0, 3.0]])).tolist()
+    [[0.0, 3.0, 2.0, 0.0]]
+    """
+    x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension to concatenate along")
+    axis = check_axis(axis, x.ndim)
+    return np.concatenate([relu(x), relu(-x)], axis=axis)
+
+
+def crelu_backward(dout, x, axis=-1):
+    """dL/dx = dout₊ · [x > 0] − dout₋ · [x < 0], where dout₊ and dout₋ are the two halves of
+    dout along ``axis``.
+
+    >>> crelu_backward(np.array([[1.0, 1.0, 1.0, 1.0]]), np.array([[-2.0, 3.0]])).tolist()
+    [[-1.0, 1.0]]
+    """
+    x = as_float_array(x, "x")
+    dout = as_float_array(dout, "dout")
+    axis = check_axis(axis, max(x.ndim, 1))
+    expected = x.shape[:axis] + (2 * x.shape[axis],) + x.shape[axis + 1:]
+    if dout.shape != expected:
+        raise ValueError(f"dout must have shape {expected}, got {dout.shape}")
+    d_pos, d_neg = np.split(dout, 2, axis=axis)
+    return d_pos * relu_grad(x) - d_neg * relu_grad(-x)
+# --8<-- [end:crelu]
+
+
+# --8<-- [start:maxout]
+def maxout(x, w, b):
+    """Maxout unit with k linear pieces: out[n, m] = max_j (x[n] · w[j, :, m] + b[j, m]).
+
+    Shapes: x (N, D), w (k, D, M), b (k, M) -> out (N, M).  ReLU is the special case k = 2 with
+    the second piece fixed at zero; each unit costs k times the parameters of a plain unit.
+
+    >>> x = np.array([[1.0], [-2.0]])
+    >>> w = np.array([[[1.0]], [[0.0]]]); b = np.zeros((2, 1))   # pieces x and 0: ReLU
+    >>> maxout(x, w, b).tolist()
+    [[1.0], [0.0]]
+    """
+    x, w, b = _maxout_inputs(x, w, b)
+    return _maxout_pieces(x, w, b).max(axis=0)
+
+
+def maxout_backward(dout, x, w, b):
+    """Only the winning piece j* = argmax_j z_j gets the gradient:
+    dx = Σ_m dout · w[j*, :, m],  dw[j*] = xᵀ dout (on the winning entries),  db[j*] = Σ_n dout.
+
+    >>> x = np.array([[1.0], [-2.0]])
+    >>> w = np.array([[[1.0]], [[0.0]]]); b = np.zeros((2, 1))
+    >>> dx, dw, db = maxout_backward(np.ones((2, 1)), x, w, b)
+    >>> dx.tolist(), dw.ravel().tolist(), db.ravel().tolist()
+    ([[1.0], [0.0]], [1.0, -2.0], [1.0, 1.0])
+    """
+    x, w, b = _maxout_inputs(x, w, b)
+    z = _maxout_pieces(x, w, b)
+    dout = as_float_array(dout, "dout")
+    if dout.shape != z.shape[1:]:
+        raise ValueError(f"dout must have shape {z.shape[1:]}, got {dout.shape}")
+    winner = z.argmax(axis=0)                                   # (N, M)
+    routed = (np.arange(w.shape[0])[:, None, None] == winner) * dout  # (k, N, M)
+    dx = np.einsum("knm,kdm->nd", routed, w)
+    dw = np.einsum("nd,knm->kdm", x, routed)
+    db = routed.sum(axis=1)
+    return dx, dw, db
+# --8<-- [end:maxout]
+
+
+def _maxout_inputs(x, w, b):
+    x = as_float_array(x, "x", ndim=2)
+    w = as_float_array(w, "w", ndim=3)
+    b = as_float_array(b, "b", ndim=2)
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"w must have shape (k, {x.shape[1]}, M), got {w.shape}")
+    if b.shape != (w.shape[0], w.shape[2]):
+        raise ValueError(f"b must have shape {(w.shape[0], w.shape[2])}, got {b.shape}")
+    return x, w, b
+
+
+def _maxout_pieces(x, w, b):
+    return np.einsum("nd,kdm->knm", x, w) + b[:, None, :]
+
+
+# --8<-- [start:swish]
+def swish(x, beta=1.0):
+    """Swish(x) = x · σ(βx); β = 1 is SiLU. Smooth, non-monotonic, bounded below
+    (minimum ≈ −0.2785 at x ≈ −1.2785 for β = 1); β → ∞ gives ReLU, β = 0 gives x/2.
+
+    >>> swish(np.array([-1.2785, 0.0, 2.0])).round(4).tolist()
+    [-0.2785, 0.0, 1.7616]
+    """
+    x = as_float_array(x, "x")
+    beta = as_real(beta, "beta")
+    return x * sigmoid(beta * x)
+
+
+def swish_grad(x, beta=1.0):
+    """Swish'(x) = σ(βx) + βx · σ(βx)(1 − σ(βx)).
+
+    >>> swish_grad(np.array([0.0, 2.0])).round(4).tolist()
+    [0.5, 1.0908]
+    >>> bool(abs(swish_grad(np.array([-1.2785]))[0]) < 1e-4)   # the minimum of swish
+    True
+    """
+    x = as_float_array(x, "x")
+    beta = as_real(beta, "beta")
+    s = sigmoid(beta * x)
+    return s + beta * x * s * (1 - s)
+# --8<-- [end:swish]
+
+
+# --8<-- [start:softplus]
+def softplus(x):
+    """softplus(x) = log(1 + e^x), a smooth ReLU; computed as max(x, 0) + log(1 + e^(−|x|)).
+
+    >>> softplus(np.array([-1e4, 0.0, 1e4])).round(4).tolist()
+    [0.0, 0.6931, 10000.0]
+    """
+    x = as_float_array(x, "x")
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def softplus_grad(x):
+    """softplus'(x) = σ(x).
+
+    >>> softplus_grad(np.array([0.0])).tolist()
+    [0.5]
+    """
+    return sigmoid(x)
+# --8<-- [end:softplus]
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+# --8<-- [start:gelu]
+def gelu(x, approximate="none"):
+    """GELU(x) = x · Φ(x), Φ the standard normal CDF: Φ(x) = (1 + erf(x / √2)) / 2.
+
+    approximate="tanh" gives the form used by BERT/GPT-2:
+    x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))).
+
+    >>> gelu(np.array([-1.0, 0.0, 1.0])).round(4).tolist()
+    [-0.1587, 0.0, 0.8413]
+    >>> gelu(np.array([-1.0, 0.0, 1.0]), approximate="tanh").round(4).tolist()
+    [-0.1588, 0.0, 0.8412]
+    """
+    x = as_float_array(x, "x")
+    if approximate == "none":
+        return x * _normal_cdf(x)
+    if approximate == "tanh":
+        return x / 2 * (1 + np.tanh(_gelu_tanh_arg(x)))
+    raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def gelu_grad(x, approximate="none"):
+    """GELU'(x) = Φ(x) + x φ(x), φ(x) = e^(−x²/2) / √(2π); for the tanh form, with
+    u = √(2/π)(x + 0.044715 x³):  ½(1 + tanh u) + ½ x (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²).
+
+    >>> gelu_grad(np.array([0.0, 1.0])).round(4).tolist()
+    [0.5, 1.0833]
+    """
+    x = as_float_array(x, "x")
+    if approximate == "none":
+        pdf = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+        return _normal_cdf(x) + x * pdf
+    if approximate == "tanh":
+        t = np.tanh(_gelu_tanh_arg(x))
+        return (1 + t) / 2 + x / 2 * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+    raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+# --8<-- [end:gelu]
+
+
+def _normal_cdf(x):
+    return _like((1 + _erf(x / math.sqrt(2)).astype(np.float64)) / 2, x)
+
+
+def _gelu_tanh_arg(x):
+    return _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+
+
+# --8<-- [start:binary_step]
+def binary_step(x):
+    """Heaviside step: 1 for x ≥ 0 and 0 for x < 0 (the perceptron's activation).
+
+    >>> binary_step(np.array([-0.5, 0.0, 2.0])).tolist()
+    [0.0, 1.0, 1.0]
+    """
+    x = as_float_array(x, "x")
+    return _like(x >= 0, x)
+
+
+def binary_step_grad(x):
+    """The derivative is 0 everywhere except x = 0, where it does not exist (we return 0):
+    no gradient ever flows through a step, which is why gradient descent cannot train it.
+
+    >>> binary_step_grad(np.array([-0.5, 0.0, 2.0])).tolist()
+    [0.0, 0.0, 0.0]
+    """
+    return np.zeros_like(as_float_array(x, "x"))
+# --8<-- [end:binary_step]
+
+
+def _softmax_input(x, axis):
+    x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension (the class axis)")
+    axis = check_axis(axis, x.ndim)
+    if x.shape[axis] == 0:
+        raise ValueError(f"x has an empty axis {axis} (shape {x.shape}): softmax needs >= 1 entry")
+    return x, axis
+
+
+# --8<-- [start:softmax]
+def softmax(x, axis=-1):
+    """softmax(x)_i = e^(x_i) / Σ_j e^(x_j), computed as e^(x_i − m) / Σ_j e^(x_j − m) with
+    m = max_j x_j: the same value (the factor e^(−m) cancels) without overflow, since every
+    exponent is ≤ 0 and the largest term is exactly 1.
+
+    >>> softmax(np.array([1.0, 2.0, 3.0])).round(4).tolist()
+    [0.09, 0.2447, 0.6652]
+    >>> softmax(np.array([1000.0, 1001.0, 1002.0])).round(4).tolist()   # naive e^1000 = inf
+    [0.09, 0.2447, 0.6652]
+    """
+    x, axis = _softmax_input(x, axis)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """log softmax(x)_i = x_i − m − log Σ_j e^(x_j − m), m = max_j x_j (log-sum-exp trick):
+    finite even where softmax itself underflows to 0.
+
+    >>> log_softmax(np.array([0.0, 1000.0])).tolist()    # log(softmax) would give -inf
+    [-1000.0, 0.0]
+    """
+    x, axis = _softmax_input(x, axis)
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+def softmax_jacobian(x):
+    """For one vector x with p = softmax(x):  ∂p_i/∂x_j = p_i (δ_ij − p_j),  J = diag(p) − p pᵀ.
+
+    >>> softmax_jacobian(np.array([0.0, 0.0])).tolist()
+    [[0.25, -0.25], [-0.25, 0.25]]
+    """
+    x = as_float_array(x, "x", ndim=1)
+    p = softmax(x)
+    return np.diag(p) - np.outer(p, p)
+
+
+def log_softmax_jacobian(x):
+    """∂ log p_i / ∂x_j = δ_ij − p_j, i.e. J = I − 1 pᵀ.
+
+    >>> log_softmax_jacobian(np.array([0.0, 0.0])).tolist()
+    [[0.5, -0.5], [-0.5, 0.5]]
+    """
+    x = as_float_array(x, "x", ndim=1)
+    p = softmax(x)
+    return np.eye(x.size, dtype=x.dtype) - p[None, :]
+# --8<-- [end:softmax]

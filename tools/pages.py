@@ -1,0 +1,74 @@
+"""Reading the Markdown pages: which pages exist, and the formulas, code includes and figures each
+shows. Used by the docs-consistency tests (and by generators that must not retype content)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+LANGS = ("zh", "en")
+CONFIGS = {"zh": ROOT / "mkdocs.yml", "en": ROOT / "mkdocs.en.yml"}
+
+# The topic pages (fixed slugs): each must be a complete lesson (see tests/test_docs.py).
+TOPICS = ("activations", "losses", "regularization", "normalization", "optimizers",
+          "initialization", "backprop", "gradients", "cnn")
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[^\n]*\n.*?^(?P=indent)(?P=fence)[ \t]*$",
+                   re.MULTILINE | re.DOTALL)
+DISPLAY_MATH = re.compile(r"^[ \t]*\$\$(.*?)\$\$[ \t]*$", re.MULTILINE | re.DOTALL)
+SNIPPET = re.compile(r'^[ \t]*--8<--[ \t]+"([^"]+)"', re.MULTILINE)
+IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\(([^)\s]+)")
+QUESTION = re.compile(r'^\?\?\?\+?[ \t]+question[ \t]+"([^"]+)"', re.MULTILINE)
+
+
+def pages(lang: str) -> dict[str, Path]:
+    """{relative path like 'activations.md': file} for one language."""
+    base = DOCS / lang
+    return {p.relative_to(base).as_posix(): p for p in sorted(base.rglob("*.md"))}
+
+
+def without_code(text: str) -> str:
+    return FENCE.sub("", text)
+
+
+def display_formulas(text: str) -> list[str]:
+    """The $$ … $$ blocks outside code, whitespace-normalised, in page order."""
+    return [" ".join(m.group(1).split()) for m in DISPLAY_MATH.finditer(without_code(text))]
+
+
+def snippet_includes(text: str) -> list[str]:
+    """The pymdownx.snippets includes ("file:section"), in page order."""
+    return SNIPPET.findall(text)
+
+
+def figures(text: str) -> list[str]:
+    return IMAGE.findall(without_code(text))
+
+
+def questions(text: str) -> list[str]:
+    return QUESTION.findall(text)
+
+
+class _Loader(yaml.SafeLoader):
+    """mkdocs.yml uses !!python/object/apply (slugify) and !ENV tags; only the nav is needed here."""
+
+
+_Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def nav_files(lang: str) -> list[str]:
+    """The Markdown files listed in a language's nav, in order."""
+    def walk(items):
+        for item in items:
+            value = next(iter(item.values())) if isinstance(item, dict) else item
+            if isinstance(value, list):
+                yield from walk(value)
+            elif isinstance(value, str) and value.endswith(".md"):
+                yield value
+    config = yaml.load(CONFIGS[lang].read_text(encoding="utf-8"), Loader=_Loader)
+    return list(walk(config.get("nav", [])))

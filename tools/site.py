@@ -1,0 +1,103 @@
+"""Build or serve the two language sites: `python -m tools.site build|serve`.
+
+Each language is its own MkDocs build (mkdocs.yml is Chinese, mkdocs.en.yml English) into
+site/zh/ and site/en/, plus a root page that sends visitors to the default language. Separate
+builds give each language its own search index (Chinese segmented with jieba), and sibling
+folders let the language switch land on the same page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from mkdocs.commands.build import build as mkdocs_build
+from mkdocs.config import load_config
+from mkdocs.exceptions import Abort, BuildError, ConfigurationError, PluginError
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = {"zh": ROOT / "mkdocs.yml", "en": ROOT / "mkdocs.en.yml"}
+DEFAULT_LANG = "zh"
+SITE = ROOT / "site"
+WATCHED = ["docs", "snippets", "tools", "mkdocs.yml", "mkdocs.en.yml"]
+
+ROOT_PAGE = """<!doctype html>
+<html lang="zh">
+<head>
+<meta charset="utf-8">
+<title>深度学习知识库 · Deep Learning Knowledge Base</title>
+<meta http-equiv="refresh" content="0; url={lang}/">
+<link rel="canonical" href="{lang}/">
+</head>
+<body>
+<p><a href="zh/">中文</a> · <a href="en/">English</a></p>
+</body>
+</html>
+"""
+
+
+def build_all(site_dir: Path = SITE, site_url: str | None = None) -> float:
+    """Build both languages strictly into site_dir/<lang>/; return the wall time in seconds."""
+    start = time.perf_counter()
+    site_dir.mkdir(parents=True, exist_ok=True)
+    for lang, config_file in CONFIGS.items():
+        config = load_config(config_file=str(config_file), site_dir=str(site_dir / lang))
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            mkdocs_build(config)
+        finally:
+            config.plugins.on_shutdown()
+    (site_dir / "index.html").write_text(ROOT_PAGE.format(lang=DEFAULT_LANG), encoding="utf-8")
+    return time.perf_counter() - start
+
+
+def serve(host: str, port: int) -> None:
+    from mkdocs.livereload import LiveReloadServer
+
+    def rebuild():
+        try:
+            seconds = build_all()
+            logging.getLogger("mkdocs").info(f"Built both languages in {seconds:.1f} s")
+        except (Abort, BuildError, ConfigurationError, PluginError) as err:
+            # Keep serving the last good build; the error is printed for the author to fix.
+            logging.getLogger("mkdocs").error(f"Build failed: {err}")
+
+    if SITE.exists():
+        shutil.rmtree(SITE)
+    rebuild()
+    server = LiveReloadServer(builder=rebuild, host=host, port=port, root=str(SITE))
+    for path in WATCHED:
+        server.watch(str(ROOT / path))
+    print(f"Serving on http://{host}:{port}/ (zh: /zh/, en: /en/); Ctrl+C stops.")
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["build", "serve"])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)-7s -  %(message)s")
+    if args.command == "build":
+        if SITE.exists():
+            shutil.rmtree(SITE)
+        try:
+            seconds = build_all()
+        except (Abort, BuildError, ConfigurationError, PluginError) as err:
+            raise SystemExit(f"Build failed: {err}") from None
+        print(f"Built site/zh and site/en in {seconds:.1f} s")
+    else:
+        serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()
