@@ -1,9 +1,13 @@
-"""Figures for the pages, generated from the `snippets` code as deterministic SVG.
+"""Figures and generated tables for the pages, computed with the `snippets` code.
 
-Each topic module in this package defines ``FIGURES``: a dict from output file name to a function
-that returns a matplotlib Figure. `python -m tools.figures` writes them all to
-docs/assets/figures/; the same bytes come out on every run (no dates, fixed hash salt, fixed
-random seeds), so a rebuild never changes a figure that did not change.
+Each topic module in this package may define
+- ``FIGURES``: {file name: function returning a matplotlib Figure}, written as SVG to
+  docs/assets/figures/; the same bytes come out on every run (no dates, fixed hash salt, fixed
+  random seeds), so a rebuild never changes a figure that did not change;
+- ``TABLES``: {file name: function returning Markdown}, written to docs/generated/ and included
+  by the pages with ``--8<-- "docs/generated/<name>.md"`` (for measured numbers such as speedups,
+  which are taken on the machine that builds the site).
+`python -m tools.figures` writes them all; the build runs it when the code changed.
 """
 
 from __future__ import annotations
@@ -14,43 +18,61 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "docs" / "assets" / "figures"
+TABLE_DIR = ROOT / "docs" / "generated"
 SOURCES = [ROOT / "snippets", Path(__file__).resolve().parent]
 
 
-def all_figures():
-    """Collect FIGURES from every topic module of this package: {file name: function}."""
-    figures = {}
+def _collect(kind: str) -> dict:
+    """Collect one registry (FIGURES or TABLES) from every topic module: {file name: function}."""
+    found = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{info.name}")
-        for name, make in getattr(module, "FIGURES", {}).items():
-            if name in figures:
-                raise ValueError(f"figure {name} is defined twice (tools/figures/{info.name}.py)")
-            figures[name] = make
-    return figures
+        for name, make in getattr(module, kind, {}).items():
+            if name in found:
+                raise ValueError(f"{name} is defined twice (tools/figures/{info.name}.py)")
+            found[name] = make
+    return found
+
+
+def all_figures() -> dict:
+    return _collect("FIGURES")
+
+
+def all_tables() -> dict:
+    return _collect("TABLES")
 
 
 def is_stale(out_dir: Path = OUT_DIR) -> bool:
-    """True when a figure is missing or older than any Python source it may depend on."""
-    outputs = list(out_dir.glob("*.svg"))
-    if not outputs:
+    """True when an output is missing or older than any Python source it may depend on."""
+    stamp = out_dir / ".complete"
+    if not stamp.exists() or not TABLE_DIR.is_dir():
         return True
     newest_source = max(p.stat().st_mtime for d in SOURCES for p in d.rglob("*.py"))
-    stamp = out_dir / ".complete"
-    return not stamp.exists() or stamp.stat().st_mtime < newest_source
+    return stamp.stat().st_mtime < newest_source
 
 
-def write_all(out_dir: Path = OUT_DIR) -> list[Path]:
+def _replace_outputs(directory: Path, pattern: str, written: list[Path]) -> None:
+    """Delete outputs that no registry produces any more (a renamed figure must not linger)."""
+    expected = {p.name for p in written}
+    for old in directory.glob(pattern):
+        if old.name not in expected:
+            old.unlink()
+
+
+def write_all(out_dir: Path = OUT_DIR, table_dir: Path = TABLE_DIR) -> list[Path]:
     from tools.figures._style import save_svg
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, make in sorted(all_figures().items()):
-        written.append(save_svg(make(), out_dir / name))
-    expected = {p.name for p in written}
-    for stale in out_dir.glob("*.svg"):
-        if stale.name not in expected:
-            stale.unlink()
+    table_dir.mkdir(parents=True, exist_ok=True)
+    figures = [save_svg(make(), out_dir / name) for name, make in sorted(all_figures().items())]
+    tables = []
+    for name, make in sorted(all_tables().items()):
+        path = table_dir / name
+        path.write_text(make(), encoding="utf-8")
+        tables.append(path)
+    _replace_outputs(out_dir, "*.svg", figures)
+    _replace_outputs(table_dir, "*.md", tables)
     (out_dir / ".complete").touch()
-    return written
+    return figures + tables
