@@ -30,6 +30,8 @@ deps: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: requirements.txt | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# make `snippets` importable from anywhere in the venv (notebook kernels run in docs/<lang>/)
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "dlkb.pth").write_text("$(CURDIR)\n")'
 	touch $@
 
 node_modules/.installed: package-lock.json | check-node

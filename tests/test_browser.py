@@ -1,14 +1,17 @@
-"""The built site in a real headless Chromium (Debian's package, driven by Playwright):
-every page in both languages loads cleanly with typeset math, nothing leaves 127.0.0.1, the
-language switch keeps the page, and search finds pages in Chinese and in English."""
+"""The built site in a real headless Chromium (Debian's package, driven by Playwright), with every
+request to another host blocked (as offline): every page in both languages loads cleanly with
+typeset math and loaded figures, its links and anchors resolve, nothing overflows a phone screen,
+the language switch keeps the page, search finds pages in Chinese and in English, the self-test
+flashcards keep their progress, the cheat sheet prints on A4, and the 404 pages help."""
 
 import functools
 import os
+import re
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
 
@@ -23,14 +26,30 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 ALL_PAGES = [(lang, name) for lang in P.LANGS for name in P.pages(lang)]
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
+class StaticHost(SimpleHTTPRequestHandler):
+    """Serves the built site like a static host: missing paths get the 404 page (the language's
+    own under /zh/ and /en/, the root one elsewhere) with status 404."""
+
     def log_message(self, *args):
         pass
+
+    def send_error(self, code, message=None, explain=None):
+        root = Path(self.directory)
+        lang = urlsplit(self.path).path.strip("/").split("/")[0]
+        page = root / lang / "404.html" if lang in P.LANGS else root / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @pytest.fixture(scope="session")
 def server(built_site):
-    handler = functools.partial(QuietHandler, directory=str(built_site))
+    handler = functools.partial(StaticHost, directory=str(built_site))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -58,6 +77,9 @@ class Visit:
     def __init__(self, browser, request, **context):
         self.context = browser.new_context(service_workers="block", **context)
         self.context.set_default_timeout(10_000)
+        self.blocked = []
+        # No network beyond this machine: anything else is recorded and refused, as offline.
+        self.context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), self._block)
         self.page = self.context.new_page()
         self.errors, self.requests, self.failed = [], [], []
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
@@ -67,14 +89,21 @@ class Visit:
         self.page.on("response", lambda r: r.status >= 400 and self.failed.append(f"{r.url} ({r.status})"))
         self.test_name = request.node.name
 
+    def _block(self, route):
+        if urlsplit(route.request.url).scheme in ("data", "blob"):
+            return route.continue_()
+        self.blocked.append(route.request.url)
+        return route.abort()
+
     def screenshot_on_failure(self):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         safe = "".join(c if c.isalnum() else "_" for c in self.test_name)[:120]
         self.page.screenshot(path=str(ARTIFACTS / f"{safe}.png"), full_page=True)
 
     def foreign_requests(self):
-        return [u for u in self.requests
-                if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname != "127.0.0.1"]
+        return self.blocked + [u for u in self.requests
+                               if urlsplit(u).scheme not in ("data", "blob", "about")
+                               and urlsplit(u).hostname != "127.0.0.1"]
 
 
 @pytest.fixture
@@ -110,14 +139,73 @@ def test_page_loads_cleanly_with_typeset_math_and_figures(server, visit, lang, n
     assert not v.failed, f"{where}: failed requests {v.failed}"
     assert not v.foreign_requests(), f"{where}: requests left 127.0.0.1: {v.foreign_requests()}"
     assert page.locator(".katex-error").count() == 0, f"{where}: KaTeX error on the page"
-    if page.locator(".arithmatex").count():
+    if page.locator(".katex:visible").count():
         # KaTeX's own font must be in use: typeset math, not fallback text.
-        family = page.locator(".katex").first.evaluate("e => getComputedStyle(e).fontFamily")
+        family = page.locator(".katex:visible").first.evaluate("e => getComputedStyle(e).fontFamily")
         assert "KaTeX_Main" in family, f"{where}: math is not styled by KaTeX ({family})"
+        page.evaluate("document.fonts.ready")
         assert page.evaluate("document.fonts.check('16px KaTeX_Main')"), f"{where}: KaTeX font not loaded"
     broken = page.evaluate("""[...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
                               .map(i => i.getAttribute('src'))""")
     assert not broken, f"{where}: images that did not load: {broken}"
+    raw = page.evaluate(RAW_TEX_JS)
+    assert not raw, f"{where}: raw TeX visible on the page: {raw[:5]}"
+
+
+# Visible prose (not code, not typeset math) that still looks like TeX: a formula that was not typeset.
+RAW_TEX_JS = r"""(() => {
+  const walker = document.createTreeWalker(document.querySelector('.md-content'), NodeFilter.SHOW_TEXT);
+  const hits = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest('pre, code, .katex, script, style, .highlight')) continue;
+    const m = n.textContent.match(/\\[a-zA-Z]{2,}|\$\$|\\[\(\[]/);
+    if (m) hits.push(n.textContent.trim().slice(0, 80));
+  }
+  return hits;
+})()"""
+
+
+def internal_links(page, base):
+    """Same-site links of the page's content and navigation, without duplicates."""
+    hrefs = page.locator("a[href]").evaluate_all("els => els.map(e => e.href)")
+    return sorted({h for h in hrefs if h.startswith(base) and "/search/" not in h})
+
+
+_checked_targets = {}
+
+
+@pytest.mark.parametrize("lang, name", ALL_PAGES, ids=[f"{l}/{n}" for l, n in ALL_PAGES])
+def test_internal_links_and_anchors_resolve(server, visit, lang, name):
+    v = visit(url_of(server, lang, name))
+    bad = []
+    for link in internal_links(v.page, server):
+        target, fragment = urldefrag(link)
+        fragment = unquote(fragment)
+        if target not in _checked_targets:
+            response = v.context.request.get(target)
+            _checked_targets[target] = (response.status, response.text() if response.ok else "")
+        status, body = _checked_targets[target]
+        if status >= 400:
+            bad.append(f"{link} -> HTTP {status}")
+        elif fragment and not re.search(rf'id="{re.escape(fragment)}"', body):
+            bad.append(f"{link} -> no element with id {fragment!r}")
+    assert not bad, f"{lang}/{name}: broken links: {bad}"
+
+
+@pytest.mark.parametrize("lang, name", ALL_PAGES, ids=[f"{l}/{n}" for l, n in ALL_PAGES])
+def test_no_horizontal_overflow_on_a_phone(server, visit, lang, name):
+    v = visit(url_of(server, lang, name), viewport={"width": 375, "height": 740},
+              device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = v.page
+    page.wait_for_load_state("networkidle")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"{lang}/{name}: the page is {overflow}px wider than a 375px screen"
+    # Wide formulas and tables must scroll inside their own box, not push the page.
+    too_wide = page.evaluate("""[...document.querySelectorAll('.md-content .katex-display, .md-content table')]
+        .filter(e => { const box = e.closest('div.arithmatex, .md-typeset__table') || e;
+                       return box.getBoundingClientRect().right > window.innerWidth + 1; })
+        .map(e => e.textContent.slice(0, 40))""")
+    assert not too_wide, f"{lang}/{name}: boxes wider than the screen: {too_wide}"
 
 
 @pytest.mark.parametrize("lang, name", ALL_PAGES, ids=[f"{l}/{n}" for l, n in ALL_PAGES])
@@ -132,12 +220,17 @@ def test_language_switch_lands_on_the_same_page_and_back(server, visit, lang, na
         assert page.evaluate("document.documentElement.lang") == target
 
 
-@pytest.mark.parametrize("lang, query, expected", [
-    ("zh", "激活函数", "activations/"),
-    ("zh", "神经元死亡", "activations/"),
-    ("en", "dead ReLU", "activations/"),
-    ("en", "softmax", "activations/"),
-])
+SEARCHES = [
+    ("zh", "激活函数", "activations"), ("zh", "神经元死亡", "activations"), ("zh", "交叉熵", "losses"),
+    ("zh", "偏差修正", "optimizers"), ("zh", "梯度消失", "gradients"), ("zh", "卷积", "cnn"),
+    ("en", "dead ReLU", "activations"), ("en", "softmax", "activations"), ("en", "bias correction", "optimizers"),
+    ("en", "Huber", "losses"), ("en", "im2col", "cnn"),
+]
+# A query runs once its target page is in the site (pages arrive topic by topic).
+LIVE_SEARCHES = [(lang, q, f"{slug}/") for lang, q, slug in SEARCHES if f"{slug}.md" in P.pages(lang)]
+
+
+@pytest.mark.parametrize("lang, query, expected", LIVE_SEARCHES)
 def test_search_finds_the_page_in_its_own_language(server, visit, lang, query, expected):
     v = visit(url_of(server, lang, "index.md"))
     page = v.page
@@ -162,3 +255,61 @@ def test_dark_mode_toggle_switches_the_colour_scheme(server, visit):
     assert body.get_attribute("data-md-color-scheme") == "slate"
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background != "rgb(255, 255, 255)", "dark scheme still has a white background"
+
+
+def test_flashcards_reveal_mark_shuffle_and_keep_progress(server, visit):
+    v = visit(url_of(server, "en", "selftest.md"))
+    page = v.page
+    card = page.locator(".flashcards__card")
+    total = page.locator(".flashcard[data-card]").count()
+    assert total >= 5 and card.is_visible()
+    assert page.locator(".flashcards__answer").is_hidden()
+    page.get_by_role("button", name="Show answer").click()
+    assert page.locator(".flashcards__answer").is_visible()
+    first = card.get_attribute("data-card")
+    page.get_by_role("button", name="I knew it").click()
+    assert card.get_attribute("data-card") != first, "marking a card did not move to the next one"
+    assert page.locator(".flashcards__progress").inner_text() == f"Known: 1 / {total}"
+    page.get_by_role("button", name="Not yet").click()
+    page.reload()
+    assert page.locator(".flashcards__progress").inner_text() == f"Known: 1 / {total}", "progress lost on reload"
+    page.get_by_label("Only the ones I don't know").check()
+    assert page.locator(".flashcards__position").inner_text() == f"Card 1 of {total - 1}"
+    order = []
+    for _ in range(3):
+        page.get_by_role("button", name="Shuffle").click()
+        order.append(card.get_attribute("data-card"))
+    assert page.locator(".flashcards__position").inner_text() == f"Card 1 of {total - 1}"
+    stored = page.evaluate("JSON.parse(localStorage.getItem('dlkb-flashcards-v1'))")
+    assert list(stored.values()).count("known") == 1 and list(stored.values()).count("unknown") == 1
+    page.get_by_role("button", name="Reset progress").click()
+    assert page.locator(".flashcards__progress").inner_text() == f"Known: 0 / {total}"
+    assert not v.foreign_requests()
+
+
+@pytest.mark.parametrize("lang", P.LANGS)
+def test_cheatsheet_prints_on_a4_without_navigation(server, visit, lang):
+    v = visit(url_of(server, lang, "cheatsheet.md"))
+    page = v.page
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})   # A4 at 96 dpi
+    for chrome in (".md-header", ".md-sidebar--primary", ".md-sidebar--secondary", ".md-footer"):
+        assert page.locator(chrome).first.is_hidden(), f"{chrome} is printed"
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1, f"the printed cheat sheet is {overflow}px wider than A4"
+    pdf = page.pdf(format="A4", print_background=False)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 20, f"{pages} A4 pages"
+
+
+@pytest.mark.parametrize("lang, text", [("zh", "页面不存在"), ("en", "Page not found")])
+def test_missing_page_gets_a_helpful_404_in_its_language(server, visit, lang, text):
+    v = visit(f"{server}/{lang}/no/such/page/")
+    page = v.page
+    assert text in page.locator("h1").inner_text()
+    assert page.evaluate("document.documentElement.lang") == lang
+    page.locator("article a").first.click()
+    page.wait_for_url(f"{server}/{lang}/")
+    assert not v.foreign_requests()
+    v.failed = [f for f in v.failed if "/no/such/page/" not in f]
+    assert not v.failed, v.failed

@@ -44,7 +44,7 @@ def test_both_navs_have_the_same_pages_in_the_same_order():
 @pytest.mark.parametrize("what", ["display_formulas", "snippet_includes", "figures"])
 def test_both_languages_show_the_same(name, what):
     extract = getattr(P, what)
-    zh, en = extract(ZH[name].read_text(encoding="utf-8")), extract(EN[name].read_text(encoding="utf-8"))
+    zh, en = extract(P.read(ZH[name])), extract(P.read(EN[name]))
     if zh == en:
         return
     for i, (a, b) in enumerate(zip(zh, en)):
@@ -56,9 +56,15 @@ def test_both_languages_show_the_same(name, what):
                 f"extra: {zh[len(en):] or en[len(zh):]}")
 
 
+def test_both_language_notebooks_run_the_same_code():
+    for name in (n for n in BOTH if n.endswith(".ipynb")):
+        assert P.code_cells(ZH[name]) == P.code_cells(EN[name]), (
+            f"{name}: the code cells differ between docs/zh and docs/en; keep the code identical")
+
+
 @pytest.mark.parametrize("name", BOTH)
 def test_both_languages_ask_the_same_number_of_interview_questions(name):
-    zh, en = (P.questions(pages[name].read_text(encoding="utf-8")) for pages in (ZH, EN))
+    zh, en = (P.questions(P.read(pages[name])) for pages in (ZH, EN))
     assert len(zh) == len(en), f"{name}: {len(zh)} questions in zh, {len(en)} in en"
 
 
@@ -81,7 +87,7 @@ def test_figures_referenced_by_pages_are_generated_by_code(lang):
 
     known = set(all_figures())
     for name, path in P.pages(lang).items():
-        for figure in P.figures(path.read_text(encoding="utf-8")):
+        for figure in P.figures(P.read(path)):
             assert figure.startswith("assets/figures/"), f"docs/{lang}/{name}: {figure} is not a generated figure"
             assert figure.removeprefix("assets/figures/") in known, (
                 f"docs/{lang}/{name}: {figure} is not produced by any FIGURES entry in tools/figures/")
@@ -110,7 +116,7 @@ def test_snippet_sections_are_balanced_and_shown_in_both_languages(module):
     starts, ends, _ = _sections(module)
     assert starts == ends, f"snippets/{module}.py: unbalanced --8<-- sections {starts} vs {ends}"
     for lang in P.LANGS:
-        shown = {inc for p in P.pages(lang).values() for inc in P.snippet_includes(p.read_text(encoding="utf-8"))}
+        shown = {inc for p in P.pages(lang).values() for inc in P.snippet_includes(P.read(p))}
         for section in starts:
             assert f"snippets/{module}.py:{section}" in shown, (
                 f"snippets/{module}.py:{section} is not shown on any docs/{lang}/ page: include it "
@@ -141,7 +147,7 @@ BLOCK_START = re.compile(r"([-*+] |\d+\. |\$\$|#|!!!|\?\?\?|\||!\[|---|```|<)")
 @pytest.mark.parametrize("name", sorted(ZH))
 def test_chinese_paragraphs_are_not_hard_wrapped(name):
     """A newline inside a Chinese paragraph renders as a stray space between characters."""
-    lines = ZH[name].read_text(encoding="utf-8").split("\n")
+    lines = P.read(ZH[name]).split("\n")
     in_fence = False
     for number, (line, following) in enumerate(zip(lines, lines[1:]), start=1):
         if line.strip().startswith("```"):

@@ -2,9 +2,13 @@
 
 - ``on_config``: each language is its own site under ``<SITE_URL>/<lang>/``.
 - ``on_pre_build``: regenerate the figures when their code changed.
-- ``on_files``: serve the shared assets (figures, CSS) and KaTeX's CSS and fonts from the site.
+- ``on_files``: serve the shared assets (figures, CSS, JS) and KaTeX's CSS and fonts from the
+  site; add the generated source-listing pages.
+- ``on_page_markdown``: expand `<!-- generated: NAME -->` blocks (tools/generated.py).
 - ``on_page_content``: typeset every formula with KaTeX at build time; a formula KaTeX cannot
-  compile fails the build with the page, the line and the formula.
+  compile fails the build with the page, the line and the formula. Notebook pages
+  (mkdocs-jupyter) get the same treatment: their raw $…$ math is marked up first, their MathJax
+  loader removed, and their headings given readable anchors.
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # MkDocs loads this file by path; make `tools` importable
+    sys.path.insert(0, str(ROOT))
+
+from tools import generated  # noqa: E402
+from tools.pages import walk_nav  # noqa: E402
+
 SHARED_ASSETS = ROOT / "docs" / "assets"
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
 RENDERER = ROOT / "tools" / "katex_render.mjs"
@@ -62,7 +72,18 @@ def on_files(files, config):
         else:
             file = File(rel, str(src_dir), config.site_dir, config.use_directory_urls)
         files.append(file)
+    for src_uri, markdown in generated.source_pages(config.theme["language"]).items():
+        files.append(File.generated(config, src_uri, content=markdown))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    if generated.PLACEHOLDER.search(markdown):
+        try:
+            return generated.expand(markdown, config.theme["language"], walk_nav(config.nav))
+        except (KeyError, ValueError) as err:
+            raise PluginError(f"{page.file.src_path}: {err}") from err
+    return markdown
 
 
 class KatexRenderer:
@@ -94,8 +115,61 @@ class KatexRenderer:
 _renderer: KatexRenderer | None = None
 
 
+# nbconvert's template loads MathJax and mermaid from CDNs; the site typesets with KaTeX instead.
+NOTEBOOK_CDN_SCRIPTS = re.compile(
+    r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->"
+    r'|<script type="module">(?:(?!</script>).)*?mermaid.*?</script>', re.DOTALL)
+PROTECTED = re.compile(r'(<(pre|code|script|style)\b.*?</\2>|<div class="clipboard-copy-txt".*?</div>)', re.DOTALL)
+NOTEBOOK_HEADING = re.compile(r'<h([1-6]) id="[^"]*">(.*?)<a class="anchor-link" href="#[^"]*">')
+
+
+def notebook_to_arithmatex(html_text):
+    """Mark up a notebook's raw $$…$$ / $…$ math the way pymdownx.arithmatex marks up Markdown,
+    leaving code, preformatted output and scripts alone."""
+    def mark(segment):
+        segment = re.sub(r"<p>\s*\$\$(.+?)\$\$\s*</p>", r'<div class="arithmatex">\\[\1\\]</div>', segment, flags=re.DOTALL)
+        segment = re.sub(r"\$\$(.+?)\$\$", r'<div class="arithmatex">\\[\1\\]</div>', segment, flags=re.DOTALL)
+        return re.sub(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", r'<span class="arithmatex">\\(\1\\)</span>', segment)
+    parts = PROTECTED.split(html_text)
+    # split() with two groups yields: text, whole protected block, tag name, text, ...
+    return "".join(mark(p) if i % 3 == 0 else p for i, p in enumerate(parts) if i % 3 != 2)
+
+
+def fix_notebook_anchors(html_text, page):
+    """nbconvert drops non-ASCII from heading ids (Chinese headings get id=""); use the same
+    readable slugs as the Markdown pages, in the HTML and in the page's table of contents."""
+    used = {}
+
+    def slug_for(title):
+        base = generated.anchor(re.sub(r"<[^>]+>", "", title), "-") or "section"
+        used[base] = used.get(base, 0) + 1
+        return base if used[base] == 1 else f"{base}_{used[base] - 1}"
+
+    slugs = []
+
+    def replace(match):
+        slug = slug_for(match.group(2))
+        slugs.append(slug)
+        return f'<h{match.group(1)} id="{slug}">{match.group(2)}<a class="anchor-link" href="#{slug}">'
+
+    html_text = NOTEBOOK_HEADING.sub(replace, html_text)
+    items = list(_walk_toc(page.toc))
+    for item, slug in zip(items, slugs):
+        item.id = slug
+    return html_text
+
+
+def _walk_toc(items):
+    for item in items:
+        yield item
+        yield from _walk_toc(item.children)
+
+
 def on_page_content(html_text, page, config, files):
     global _renderer
+    if page.file.src_uri.endswith(".ipynb"):
+        html_text = NOTEBOOK_CDN_SCRIPTS.sub("", html_text)
+        html_text = fix_notebook_anchors(notebook_to_arithmatex(html_text), page)
     matches = list(MATH.finditer(html_text))
     if not matches:
         return html_text

@@ -3,6 +3,7 @@ shows. Used by the docs-consistency tests (and by generators that must not retyp
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -26,9 +27,32 @@ QUESTION = re.compile(r'^\?\?\?\+?[ \t]+question[ \t]+"([^"]+)"', re.MULTILINE)
 
 
 def pages(lang: str) -> dict[str, Path]:
-    """{relative path like 'activations.md': file} for one language."""
+    """{relative path like 'activations.md': file} for one language (Markdown and notebooks)."""
     base = DOCS / lang
-    return {p.relative_to(base).as_posix(): p for p in sorted(base.rglob("*.md"))}
+    found = [p for p in base.rglob("*") if p.suffix in (".md", ".ipynb") and ".ipynb_checkpoints" not in p.parts]
+    return {p.relative_to(base).as_posix(): p for p in sorted(found)}
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def read(path: Path) -> str:
+    """A page's Markdown; for a notebook, its Markdown cells with code cells as fenced blocks."""
+    if path.suffix != ".ipynb":
+        return path.read_text(encoding="utf-8")
+    parts = []
+    for cell in _cells(path):
+        source = "".join(cell["source"])
+        parts.append(source if cell["cell_type"] == "markdown" else f"```python\n{source}\n```")
+    return "\n\n".join(parts) + "\n"
+
+
+def code_cells(path: Path) -> list[str]:
+    """The code cells of a notebook (empty for a Markdown page)."""
+    if path.suffix != ".ipynb":
+        return []
+    return ["".join(c["source"]).strip() for c in _cells(path) if c["cell_type"] == "code"]
 
 
 def without_code(text: str) -> str:
@@ -61,14 +85,19 @@ _Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix
 _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+def walk_nav(items) -> list[str]:
+    """The Markdown files of a nav structure (as written in mkdocs.yml), in order."""
+    found = []
+    for item in items or []:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        if isinstance(value, list):
+            found += walk_nav(value)
+        elif isinstance(value, str) and value.endswith((".md", ".ipynb")):
+            found.append(value)
+    return found
+
+
 def nav_files(lang: str) -> list[str]:
     """The Markdown files listed in a language's nav, in order."""
-    def walk(items):
-        for item in items:
-            value = next(iter(item.values())) if isinstance(item, dict) else item
-            if isinstance(value, list):
-                yield from walk(value)
-            elif isinstance(value, str) and value.endswith(".md"):
-                yield value
     config = yaml.load(CONFIGS[lang].read_text(encoding="utf-8"), Loader=_Loader)
-    return list(walk(config.get("nav", [])))
+    return walk_nav(config.get("nav"))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config
@@ -39,7 +41,26 @@ ROOT_PAGE = """<!doctype html>
 """
 
 
-def build_all(site_dir: Path = SITE, site_url: str | None = None) -> float:
+# Static hosts (GitHub Pages) serve the site root's 404.html for any missing path, so its links
+# are absolute, built from SITE_URL (the same variable tools/hooks.py reads).
+ROOT_404 = """<!doctype html>
+<html lang="zh">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<title>404 · 页面不存在 · Page not found</title>
+<style>body{{font:16px/1.6 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}}</style>
+</head>
+<body>
+<h1>404</h1>
+<p lang="zh">这个地址没有对应的页面。<a href="{root}zh/">返回中文首页</a></p>
+<p lang="en">There is no page at this address. <a href="{root}en/">Go to the English home page</a></p>
+</body>
+</html>
+"""
+
+
+def build_all(site_dir: Path = SITE) -> float:
     """Build both languages strictly into site_dir/<lang>/; return the wall time in seconds."""
     start = time.perf_counter()
     site_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +72,8 @@ def build_all(site_dir: Path = SITE, site_url: str | None = None) -> float:
         finally:
             config.plugins.on_shutdown()
     (site_dir / "index.html").write_text(ROOT_PAGE.format(lang=DEFAULT_LANG), encoding="utf-8")
+    root_path = urlsplit(os.environ.get("SITE_URL", "http://127.0.0.1:8000/")).path.rstrip("/") + "/"
+    (site_dir / "404.html").write_text(ROOT_404.format(root=root_path), encoding="utf-8")
     return time.perf_counter() - start
 
 

@@ -1,0 +1,202 @@
+"""Pages whose content is generated at build time from the topic pages and the code, so that
+nothing is retyped: the cheat sheet (key formulas), the self-test (interview questions), the
+glossary (docs/data/glossary.yml), the verification overview and the source listings.
+
+A page opts in with a line `<!-- generated: NAME -->`, which `tools/hooks.py` replaces with
+`markdown(NAME, lang, nav_pages)`; the source listings are whole pages made by `source_pages()`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import yaml
+from pymdownx.slugs import slugify
+
+from tools import pages as P
+
+PLACEHOLDER = re.compile(r"^<!-- generated: (\w+) -->$", re.MULTILINE)
+KEY_FORMULA = re.compile(r"^\$\$[ \t]*\n[ \t]*% key[ \t]*\n(.*?)\n\$\$[ \t]*$", re.MULTILINE | re.DOTALL)
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*$", re.MULTILINE)
+QUESTION_BLOCK = re.compile(r'^\?\?\?\+?[ \t]+question[ \t]+"([^"]+)"\n((?:[ \t]*\n|    .*\n?)+)', re.MULTILINE)
+anchor = slugify(case="lower")
+
+TEXT = {
+    "zh": {
+        "formula_count": "共 {n} 个公式，来自 {t} 个主题。",
+        "questions": "共 {n} 道题，来自 {t} 个主题。",
+        "term": "中文", "english": "English", "where": "详见",
+        "topic": "主题", "code": "实现", "tests": "测试", "functions": "公开函数/类",
+        "doctests": "含 doctest", "test_functions": "测试函数",
+        "source_title": "源代码：{name}", "source_intro": "页面引用的实现与它的测试，原样取自仓库。",
+        "implementation": "实现", "its_tests": "测试",
+        "cards": {"show": "显示答案", "hide": "隐藏答案", "known": "会了", "unknown": "还不会",
+                  "shuffle": "打乱顺序", "only_unknown": "只看还不会的", "reset": "清除进度",
+                  "progress": "已掌握 {known} / {total}", "done": "这一组都会了。",
+                  "card": "第 {i} / {n} 张"},
+    },
+    "en": {
+        "formula_count": "{n} formulas from {t} topics.",
+        "questions": "{n} questions from {t} topics.",
+        "term": "中文", "english": "English", "where": "Explained in",
+        "topic": "Topic", "code": "Code", "tests": "Tests", "functions": "Public functions/classes",
+        "doctests": "with a doctest", "test_functions": "Test functions",
+        "source_title": "Source: {name}", "source_intro": "The implementation the pages include, and its tests, exactly as in the repository.",
+        "implementation": "Implementation", "its_tests": "Tests",
+        "cards": {"show": "Show answer", "hide": "Hide answer", "known": "I knew it", "unknown": "Not yet",
+                  "shuffle": "Shuffle", "only_unknown": "Only the ones I don't know", "reset": "Reset progress",
+                  "progress": "Known: {known} / {total}", "done": "You know every card in this set.",
+                  "card": "Card {i} of {n}"},
+    },
+}
+
+
+def title_of(text: str) -> str:
+    match = HEADING.search(text)
+    return match.group(2) if match and match.group(1) == "#" else ""
+
+
+def _topics(lang: str, nav_pages: list[str]):
+    """(file name, slug, title, text) of the topic pages, in nav order."""
+    for name in nav_pages:
+        slug = name.removesuffix(".md")
+        if slug in P.TOPICS:
+            text = (P.DOCS / lang / name).read_text(encoding="utf-8")
+            yield name, slug, title_of(text), text
+
+
+def _section_at(text: str, position: int) -> str:
+    """The heading text of the section that contains `position`."""
+    headings = [m for m in HEADING.finditer(text) if m.start() < position and len(m.group(1)) > 1]
+    return headings[-1].group(2) if headings else ""
+
+
+def key_formulas(text: str) -> list[tuple[str, str]]:
+    """(section heading, formula) for each display formula whose first line is `% key`."""
+    return [(_section_at(text, m.start()), m.group(1).strip()) for m in KEY_FORMULA.finditer(text)]
+
+
+def cheatsheet(lang: str, nav_pages: list[str]) -> str:
+    out, count, topics = [], 0, 0
+    for name, _, title, text in _topics(lang, nav_pages):
+        formulas = key_formulas(text)
+        if not formulas:
+            continue
+        topics += 1
+        out.append(f"## [{title}]({name})\n")
+        for section, formula in formulas:
+            count += 1
+            out.append(f'<div class="cheatsheet-item" markdown>\n\n[{section}]({name}#{anchor(section, "-")})\n\n'
+                       f"$$\n{formula}\n$$\n\n</div>\n")
+    summary = TEXT[lang]["formula_count"].format(n=count, t=topics)
+    return summary + "\n\n" + "\n".join(out)
+
+
+def questions(text: str) -> list[tuple[str, str]]:
+    """(question, answer Markdown) of every `??? question` block of a page."""
+    return [(q, answer.rstrip() + "\n") for q, answer in QUESTION_BLOCK.findall(text)]
+
+
+def card_id(slug: str, question: str) -> str:
+    return slug + "-" + hashlib.sha1(question.encode("utf-8")).hexdigest()[:10]
+
+
+def selftest(lang: str, nav_pages: list[str]) -> str:
+    labels = json.dumps(TEXT[lang]["cards"], ensure_ascii=False).replace("'", "&#39;")
+    out, count, topics = [f"<div id=\"flashcards\" data-labels='{labels}'></div>\n"], 0, 0
+    for name, slug, title, text in _topics(lang, nav_pages):
+        cards = questions(text)
+        if not cards:
+            continue
+        topics += 1
+        out.append(f"## [{title}]({name})\n")
+        for question, answer in cards:
+            count += 1
+            out.append(f'<div class="flashcard" data-card="{card_id(slug, question)}" '
+                       f'data-topic="{title}" markdown>\n\n??? question "{question}"\n{answer}\n</div>\n')
+    summary = TEXT[lang]["questions"].format(n=count, t=topics)
+    return summary + "\n\n" + "\n".join(out)
+
+
+def glossary_terms() -> list[dict]:
+    return yaml.safe_load((P.DOCS / "data" / "glossary.yml").read_text(encoding="utf-8"))
+
+
+def glossary(lang: str, nav_pages: list[str]) -> str:
+    t = TEXT[lang]
+    titles = {slug: title for _, slug, title, _ in _topics(lang, nav_pages)}
+    first, second = (("term", "english") if lang == "zh" else ("english", "term"))
+    rows = [f"| {t[first]} | {t[second]} | {t['where']} |", "|---|---|---|"]
+    terms = sorted(glossary_terms(), key=lambda e: e["en"].lower())
+    for entry in terms:
+        cells = {"term": entry["zh"], "english": entry["en"]}
+        page = entry.get("page")
+        where = f"[{titles[page]}]({page}.md)" if page in titles else ""
+        rows.append(f"| {cells[first]} | {cells[second]} | {where} |")
+    return "\n".join(rows) + "\n"
+
+
+def _module_stats(module: str) -> tuple[int, int, int]:
+    """(public functions and classes, those with a doctest, test functions) of a snippets module."""
+    tree = ast.parse((P.ROOT / "snippets" / f"{module}.py").read_text(encoding="utf-8"))
+    public = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
+    with_doctest = [n for n in public if ">>>" in (ast.get_docstring(n) or "")]
+    tests = 0
+    test_file = P.ROOT / "tests" / f"test_{module}.py"
+    if test_file.exists():
+        test_tree = ast.parse(test_file.read_text(encoding="utf-8"))
+        tests = sum(isinstance(n, ast.FunctionDef) and n.name.startswith("test_") for n in test_tree.body)
+    return len(public), len(with_doctest), tests
+
+
+def snippet_modules() -> list[str]:
+    return sorted(p.stem for p in (P.ROOT / "snippets").glob("*.py") if not p.stem.startswith("_"))
+
+
+def verification(lang: str, nav_pages: list[str]) -> str:
+    t = TEXT[lang]
+    titles = {slug: title for _, slug, title, _ in _topics(lang, nav_pages)}
+    shown_on: dict[str, list[str]] = {}
+    for name, slug, _, text in _topics(lang, nav_pages):
+        for include in P.snippet_includes(text):
+            module = Path(include.split(":")[0]).stem
+            if include.startswith("snippets/") and slug not in shown_on.setdefault(module, []):
+                shown_on[module].append(slug)
+    rows = [f"| {t['code']} | {t['topic']} | {t['functions']} | {t['doctests']} | {t['test_functions']} |",
+            "|---|---|---:|---:|---:|"]
+    for module in snippet_modules():
+        public, doctested, tests = _module_stats(module)
+        topics = ", ".join(f"[{titles[s]}]({s}.md)" for s in shown_on.get(module, []))
+        rows.append(f"| [`snippets/{module}.py`](source/{module}.md) | {topics} | {public} | {doctested} | {tests} |")
+    return "\n".join(rows) + "\n"
+
+
+def source_pages(lang: str) -> dict[str, str]:
+    """{'source/<module>.md': Markdown} listing each snippets module and its tests in full."""
+    t = TEXT[lang]
+    result = {}
+    for module in snippet_modules():
+        parts = [f"# {t['source_title'].format(name=f'snippets/{module}.py')}\n", t["source_intro"] + "\n",
+                 f"## {t['implementation']}\n", f'```python\n--8<-- "snippets/{module}.py"\n```\n']
+        if (P.ROOT / "tests" / f"test_{module}.py").exists():
+            parts += [f"## {t['its_tests']}\n", f'```python\n--8<-- "tests/test_{module}.py"\n```\n']
+        result[f"source/{module}.md"] = "\n".join(parts)
+    return result
+
+
+GENERATORS = {"cheatsheet": cheatsheet, "selftest": selftest, "glossary": glossary,
+              "verification": verification}
+
+
+def expand(markdown: str, lang: str, nav_pages: list[str]) -> str:
+    """Replace every `<!-- generated: NAME -->` line with the generated Markdown."""
+    def replace(match):
+        name = match.group(1)
+        if name not in GENERATORS:
+            raise KeyError(f"unknown generated block {name!r}; known: {sorted(GENERATORS)}")
+        return GENERATORS[name](lang, nav_pages)
+    return PLACEHOLDER.sub(replace, markdown)
