@@ -125,7 +125,7 @@ def visit(browser, request):
 
 
 def url_of(server, lang, name):
-    slug = name.removesuffix(".md")
+    slug = name.removesuffix(".md").removesuffix(".ipynb")
     return f"{server}/{lang}/" + ("" if slug == "index" else f"{slug}/")
 
 

@@ -73,3 +73,27 @@ def test_verification_page_links_every_module_and_its_source(built_site, lang):
 def test_generated_blocks_fail_loudly_when_unknown():
     with pytest.raises(KeyError, match="unknown generated block 'nope'"):
         G.expand("<!-- generated: nope -->\n", "en", [])
+
+
+@pytest.mark.parametrize("lang", P.LANGS)
+def test_performance_page_renders_the_last_benchmark(built_site, lang):
+    html = built(built_site, lang, "performance")
+    data = P.DOCS / "data" / "benchmarks.json"
+    if data.exists():
+        import json
+
+        measured = json.loads(data.read_text(encoding="utf-8"))
+        assert measured["machine"]["when"] in html
+        assert "build-time KaTeX" in html and "conv2d (im2col)" in html
+    else:
+        assert "make bench" in html
+
+
+def test_bench_turns_typeset_math_back_into_tex(built_site):
+    from tools.bench import heaviest_math_page, raw_tex_variant
+
+    page = heaviest_math_page(built_site / "en")
+    built = page.read_text(encoding="utf-8")
+    raw = raw_tex_variant(built)
+    assert '<span class="katex">' not in raw and "katex.min.css" not in raw
+    assert raw.count('<span class="arithmatex">\\(') + raw.count('<div class="arithmatex">\\[') == built.count('<span class="katex">')

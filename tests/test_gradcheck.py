@@ -44,6 +44,7 @@ def test_a_wrong_gradient_is_caught(rng):
     numeric = numerical_gradient(lambda v: np.sum(v ** 2), x)
     assert rel_error(2 * x, numeric) < 1e-9
     assert rel_error(x, numeric) > 1e-2            # the classic forgotten factor of 2
+    assert rel_error(x, 2 * x) == pytest.approx(1 / 3, rel=1e-15)
 
 
 @pytest.mark.parametrize("call, message", [
@@ -56,3 +57,91 @@ def test_a_wrong_gradient_is_caught(rng):
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- the Backprop page's claims about gradient checking ------------------------------------
+
+def _tanh_problem():
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=5), rng.normal(size=5)
+    return x, w, (1 - np.tanh(x) ** 2) * w                    # f(v) = Σ tanh(v)·w and its gradient
+
+
+def _centred_error(h, dtype=np.float64):
+    x, w, exact = _tanh_problem()
+    if dtype == np.float64:
+        numeric = numerical_gradient(lambda v: np.sum(np.tanh(v) * w), x.copy(), h=h)
+        return rel_error(numeric, exact)
+    x, w, h = x.astype(dtype), w.astype(dtype), dtype(h)     # the same difference, in float32
+    f = lambda v: np.sum(np.tanh(v) * w)                      # noqa: E731
+    e = np.eye(5, dtype=dtype)
+    numeric = np.array([(f(x + h * e[i]) - f(x - h * e[i])) / (2 * h) for i in range(5)])
+    return rel_error(numeric.astype(np.float64), exact)
+
+
+def _one_sided_error(h):
+    x, w, exact = _tanh_problem()
+    f = lambda v: np.sum(np.tanh(v) * w)                      # noqa: E731
+    numeric = np.array([(f(x + h * e) - f(x)) / h for e in np.eye(5)])
+    return rel_error(numeric, exact)
+
+
+H = 10.0 ** np.arange(-12, -0.9, 0.25)
+
+
+def test_best_step_for_centred_differences_in_float64_is_near_the_cube_root_of_eps():
+    errors = np.array([_centred_error(h) for h in H])
+    best = H[errors.argmin()]
+    assert 1e-6 <= best <= 1e-4, best
+    assert np.finfo(np.float64).eps ** (1 / 3) == pytest.approx(6.06e-6, rel=1e-3)
+    assert 1e-12 < errors.min() < 1e-10                        # "around 1e-11"
+    assert _centred_error(1e-5) < 1e-10                        # the default h
+    assert _centred_error(1e-12) > 1e-6                        # too small: round-off dominates
+    assert _centred_error(1e-1) > 1e-4                         # too large: truncation dominates
+
+
+def test_one_sided_differences_are_far_less_accurate_at_their_best():
+    one_sided = np.array([_one_sided_error(h) for h in H])
+    centred = np.array([_centred_error(h) for h in H])
+    assert one_sided.min() > 100 * centred.min()
+    assert _one_sided_error(1e-5) > 1e4 * _centred_error(1e-5)
+    assert 1e-9 <= H[one_sided.argmin()] <= 1e-7               # near √eps ≈ 1.5e-8
+    assert np.sqrt(np.finfo(np.float64).eps) == pytest.approx(1.5e-8, rel=0.01)
+
+
+def test_float32_makes_a_correct_gradient_look_wrong():
+    assert 1e-4 < _centred_error(1e-5, np.float32) < 1e-2      # "of order 1e-3" at h = 1e-5
+    assert _centred_error(1e-7, np.float32) > 1e-2             # small steps: in the bug zone
+    errors = np.array([_centred_error(h, np.float32) for h in H])
+    assert 1e-4 <= H[errors.argmin()] <= 1e-2, H[errors.argmin()]
+    assert np.finfo(np.float32).eps ** (1 / 3) == pytest.approx(4.9e-3, rel=0.01)
+    assert errors.min() > 1e-7                                 # never reaches float64 agreement
+
+
+def test_a_kink_inside_the_difference_interval_gives_a_large_error():
+    x, h = np.array([1e-6]), 1e-5                              # ReLU's kink lies in [x − h, x + h]
+    numeric = numerical_gradient(lambda v: np.sum(np.maximum(v, 0)), x, h=h)
+    assert numeric[0] == pytest.approx(0.55)
+    assert rel_error(np.array([1.0]), numeric) > 0.1           # analytic 1: looks like a bug
+    numeric = numerical_gradient(lambda v: np.sum(np.maximum(v, 0)), np.array([0.5]), h=h)
+    assert rel_error(np.array([1.0]), numeric) < 1e-9          # away from the kink: fine
+
+
+def test_one_wrong_entry_hides_in_a_norm_based_error_over_many_entries():
+    rng = np.random.default_rng(0)
+    g = rng.normal(size=10_000)
+    wrong = g.copy()
+    wrong[123] = 0.0                                           # one entry 100% wrong
+    assert rel_error(wrong, g) < 1e-2
+    assert rel_error(wrong[123:124], g[123:124]) == 1.0        # checked alone, it is obvious
+
+
+def test_numerical_gradient_needs_two_evaluations_per_entry():
+    calls = []
+
+    def f(v):
+        calls.append(1)
+        return np.sum(v ** 2)
+
+    numerical_gradient(f, np.zeros((3, 4)))
+    assert len(calls) == 2 * 12

@@ -34,6 +34,22 @@ TEXT = {
         "doctests": "含 doctest", "test_functions": "测试函数",
         "source_title": "源代码：{name}", "source_intro": "页面引用的实现与它的测试，原样取自仓库。",
         "implementation": "实现", "its_tests": "测试",
+        "perf": {
+            "missing": "还没有测量数据：运行 `make bench` 会生成 `docs/data/benchmarks.json`。",
+            "measured": "测量于 {when}，{cpu}（{cores} 核），Python {python}，NumPy {numpy}。",
+            "build": "构建（两种语言，中位数，共 {n} 次）", "kind": "情形", "wall": "墙钟时间", "cpu": "CPU 时间",
+            "cold": "冷构建（图像、表格、站点全部重新生成）", "warm": "热构建",
+            "counts": "{pages} 个页面、{formulas} 个公式、{snippets} 处代码引入；热构建每页 {ms_page:.0f} ms，每个公式 {ms_formula:.2f} ms。",
+            "reader": "读者端：{page}（{formulas} 个公式，每种方式加载 {n} 次取中位数）",
+            "variant": "方式", "final": "公式最终显示", "paint": "首次绘制", "fonts": "字体就绪",
+            "script": "主线程脚本", "cls": "布局偏移", "requests": "请求数", "raw": "传输量 KB", "gzip": "gzip 后 KB",
+            "slower": "相对构建时排版",
+            "tests": "测试套件：总计 {wall:.0f} s（{n} 个测试，{failures} 个失败）；不含浏览器部分 {nb:.0f} s。",
+            "part": "部分", "time": "时间", "count": "测试数",
+            "code": "代码：向量化与循环实现（取多次运行中的最好成绩）",
+            "what": "函数", "shape": "规模", "loop": "循环 ms", "vector": "向量化 ms", "speedup": "加速比",
+            "reference": "参考实现：{ref}",
+        },
         "cards": {"show": "显示答案", "hide": "隐藏答案", "known": "会了", "unknown": "还不会",
                   "shuffle": "打乱顺序", "only_unknown": "只看还不会的", "reset": "清除进度",
                   "progress": "已掌握 {known} / {total}", "done": "这一组都会了。",
@@ -47,6 +63,22 @@ TEXT = {
         "doctests": "with a doctest", "test_functions": "Test functions",
         "source_title": "Source: {name}", "source_intro": "The implementation the pages include, and its tests, exactly as in the repository.",
         "implementation": "Implementation", "its_tests": "Tests",
+        "perf": {
+            "missing": "Not measured yet: `make bench` writes `docs/data/benchmarks.json`.",
+            "measured": "Measured on {when}, {cpu} ({cores} cores), Python {python}, NumPy {numpy}.",
+            "build": "Build (both languages, median of {n})", "kind": "Case", "wall": "Wall time", "cpu": "CPU time",
+            "cold": "Cold (figures, tables and site regenerated)", "warm": "Warm",
+            "counts": "{pages} pages, {formulas} formulas, {snippets} snippet includes; warm build {ms_page:.0f} ms per page, {ms_formula:.2f} ms per formula.",
+            "reader": "Reader: {page} ({formulas} formulas, median of {n} loads per variant)",
+            "variant": "Variant", "final": "Final math", "paint": "First paint", "fonts": "Fonts ready",
+            "script": "Main-thread script", "cls": "Layout shift", "requests": "Requests", "raw": "KB raw", "gzip": "KB gzip",
+            "slower": "vs build-time",
+            "tests": "Test suite: {wall:.0f} s in all ({n} tests, {failures} failing); {nb:.0f} s without the browser part.",
+            "part": "Part", "time": "Time", "count": "Tests",
+            "code": "Code: vectorized against loops (best of several runs)",
+            "what": "Function", "shape": "Shape", "loop": "Loop ms", "vector": "Vectorized ms", "speedup": "Speedup",
+            "reference": "Reference implementation: {ref}",
+        },
         "cards": {"show": "Show answer", "hide": "Hide answer", "known": "I knew it", "unknown": "Not yet",
                   "shuffle": "Shuffle", "only_unknown": "Only the ones I don't know", "reset": "Reset progress",
                   "progress": "Known: {known} / {total}", "done": "You know every card in this set.",
@@ -188,8 +220,46 @@ def source_pages(lang: str) -> dict[str, str]:
     return result
 
 
+def performance(lang: str, nav_pages: list[str]) -> str:
+    """Tables of the last `make bench` run (docs/data/benchmarks.json)."""
+    t = TEXT[lang]["perf"]
+    path = P.DOCS / "data" / "benchmarks.json"
+    if not path.exists():
+        return t["missing"] + "\n"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    m, b, r, tests, code = data["machine"], data["build"], data.get("reader"), data.get("tests"), data["code"]
+    out = [t["measured"].format(**m), "", f"### {t['build'].format(n=b['repeats'])}", "",
+           f"| {t['kind']} | {t['wall']} | {t['cpu']} |", "|---|---:|---:|",
+           f"| {t['cold']} | {b['cold_wall_s']:.1f} s | {b['cold_cpu_s']:.1f} s |",
+           f"| {t['warm']} | {b['warm_wall_s']:.1f} s | {b['warm_cpu_s']:.1f} s |", "",
+           t["counts"].format(pages=b["pages"], formulas=b["formulas"], snippets=b["snippet_includes"],
+                              ms_page=b["ms_per_page_warm"], ms_formula=b["ms_per_formula_warm"]), ""]
+    if r:
+        out += [f"### {t['reader'].format(page=r['page'], formulas=r['formulas'], n=r['repeats'])}", "",
+                f"| {t['variant']} | {t['final']} | {t['paint']} | {t['fonts']} | {t['script']} | {t['cls']} "
+                f"| {t['requests']} | {t['raw']} | {t['gzip']} | {t['slower']} |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for name, v in r["variants"].items():
+            out.append(f"| {name} | {v['final_math_ms']:.0f} ms | {v['first_paint_ms']:.0f} ms | {v['fonts_ready_ms']:.0f} ms "
+                       f"| {v['script_ms']:.0f} ms | {v['layout_shift']:.3f} | {v['requests']:.0f} | {v['kb_raw']:.0f} "
+                       f"| {v['kb_gzip']:.0f} | ×{v['speedup_of_build_time']:.2f} |")
+        out.append("")
+    if tests:
+        out += ["### " + t["tests"].format(wall=tests["wall_s"], n=sum(tests["tests"].values()),
+                                           failures=tests["failures"], nb=tests["non_browser_s"]), "",
+                f"| {t['part']} | {t['time']} | {t['count']} |", "|---|---:|---:|"]
+        out += [f"| {part} | {seconds:.1f} s | {tests['tests'][part]} |" for part, seconds in tests["parts_s"].items()]
+        out.append("")
+    out += [f"### {t['code']}", "", f"| {t['what']} | {t['shape']} | {t['loop']} | {t['vector']} | {t['speedup']} |",
+            "|---|---|---:|---:|---:|"]
+    out += [f"| `{row['what']}` | {row['shape']} | {row['loop_ms']:.2f} | {row['vectorized_ms']:.3f} | ×{row['speedup']:.0f} |"
+            for row in code["rows"]]
+    out += ["", t["reference"].format(ref=code["reference"]), ""]
+    return "\n".join(out)
+
+
 GENERATORS = {"cheatsheet": cheatsheet, "selftest": selftest, "glossary": glossary,
-              "verification": verification}
+              "verification": verification, "performance": performance}
 
 
 def expand(markdown: str, lang: str, nav_pages: list[str]) -> str:

@@ -170,6 +170,9 @@ def on_page_content(html_text, page, config, files):
     if page.file.src_uri.endswith(".ipynb"):
         html_text = NOTEBOOK_CDN_SCRIPTS.sub("", html_text)
         html_text = fix_notebook_anchors(notebook_to_arithmatex(html_text), page)
+        # nbconvert writes plot outputs without alt text; say at least what they are.
+        alt = "代码单元的输出图像" if config.theme["language"] == "zh" else "Plot produced by the code cell above"
+        html_text = re.sub(r"<img (?![^>]*\balt=)", f'<img alt="{alt}" ', html_text)
     matches = list(MATH.finditer(html_text))
     if not matches:
         return html_text

@@ -1,0 +1,740 @@
+"""Optimizers, in PyTorch's exact form and in the textbook forms the Optimizers page compares.
+
+The classes ``SGD``, ``AdaGrad``, ``RMSProp``, ``Adam`` and ``AdamW`` follow ``torch.optim``
+step for step: same defaults, ε added outside the square root, weight decay where PyTorch puts
+it. One instance holds the state (step count t, buffers) of ONE parameter array;
+``step(param, grad)`` returns the new parameter and never modifies ``param`` or ``grad``.
+The learning rate is the attribute ``lr``: a schedule may set it between steps, as a PyTorch
+scheduler sets ``param_group["lr"]``.
+
+Notation: θ parameter, g = ∇f(θ) the gradient passed to ``step``, η learning rate, t = 1, 2, …
+the step count, products and powers of arrays are elementwise.
+
+The textbook forms (``MomentumEWA``, ``MomentumCS231n``, ``NesterovLookahead``,
+``SeedNesterov``, ``RMSPropEpsInRoot``, ``AdamEpsInRoot``) have the same interface so that the
+page can run them side by side; the tests state when they coincide with the PyTorch forms.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from snippets._validation import as_float_array, as_real, check_same_shape
+
+
+def _beta(value, name):
+    """A decay rate in [0, 1)."""
+    return as_real(value, name, low=0.0, high=1.0, high_open=True)
+
+
+def _betas(betas):
+    """Adam's (β1, β2), each in [0, 1)."""
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+    return _beta(beta1, "betas[0]"), _beta(beta2, "betas[1]")
+
+
+class _Optimizer:
+    """Bookkeeping shared by every optimizer: input checks, the step count t, and the rule
+    "one instance per parameter array" (the parameter shape may not change between steps)."""
+
+    def __init__(self, lr):
+        self.lr = as_real(lr, "lr", low=0.0, low_open=True)
+        self.t = 0
+        self._shape = None
+
+    def _inputs(self, param, grad):
+        param = as_float_array(param, "param")
+        grad = as_float_array(grad, "grad")
+        check_same_shape(param, grad, "param", "grad")
+        if self._shape is None:
+            self._shape = param.shape
+        elif param.shape != self._shape:
+            raise ValueError(
+                f"param has shape {param.shape}, but this optimizer's state belongs to a "
+                f"parameter of shape {self._shape} (use one optimizer instance per array)")
+        self.t += 1
+        return param, grad
+
+
+# --8<-- [start:SGD]
+class SGD(_Optimizer):
+    """Stochastic gradient descent with momentum μ, Nesterov momentum and weight decay λ,
+    exactly as ``torch.optim.SGD`` (dampening 0):
+
+        g ← g + λθ                                 (weight decay = the gradient of λ/2 ‖θ‖²)
+        b ← g             at t = 1,  else  b ← μb + g        (momentum buffer)
+        d ← g + μb  if nesterov,   else  d ← b     (μ = 0: d = g, plain SGD)
+        θ ← θ − η d
+
+    On f(θ) = θ²/2 (so g = θ) from θ = 1 with η = 0.1, μ = 0.9:
+    b = 1, 1.8, 2.34 and θ = 1 − 0.1·1 = 0.9, 0.9 − 0.1·1.8 = 0.72, 0.72 − 0.1·2.34 = 0.486.
+
+    >>> opt, theta = SGD(lr=0.1, momentum=0.9), np.array([1.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=theta)
+    ...     print(t + 1, theta.round(4).tolist(), opt.buf.round(4).tolist())
+    1 [0.9] [1.0]
+    2 [0.72] [1.8]
+    3 [0.486] [2.34]
+    """
+
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(lr)
+        self.momentum = as_real(momentum, "momentum", low=0.0)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
+        if nesterov and self.momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0 (as in torch.optim.SGD)")
+        self.nesterov = bool(nesterov)
+        self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+        self.buf = None
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        g = grad + self.weight_decay * param
+        if self.momentum == 0:
+            d = g
+        else:
+            self.buf = g.copy() if self.buf is None else self.momentum * self.buf + g
+            d = g + self.momentum * self.buf if self.nesterov else self.buf
+        return param - self.lr * d
+# --8<-- [end:SGD]
+
+
+# --8<-- [start:AdaGrad]
+class AdaGrad(_Optimizer):
+    """AdaGrad as ``torch.optim.Adagrad`` (initial accumulator 0, lr_decay 0):
+
+        s ← s + g²                       (sum of ALL squared gradients so far; s₀ = 0)
+        θ ← θ − η g / (√s + ε)           (ε outside the root, default 1e-10)
+
+    The step of a coordinate shrinks as its s grows: with a constant gradient c, s = t c² and
+    the step is η c / (√t |c| + ε) ≈ η/√t, whatever the size of c.
+
+    >>> opt, theta = AdaGrad(lr=0.1), np.array([0.0, 0.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=np.array([2.0, -0.01]))
+    ...     print(t + 1, theta.round(4).tolist())
+    1 [-0.1, 0.1]
+    2 [-0.1707, 0.1707]
+    3 [-0.2284, 0.2284]
+    """
+
+    def __init__(self, lr=0.01, eps=1e-10):
+        super().__init__(lr)
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.sum = 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        self.sum = self.sum + grad * grad
+        return param - self.lr * grad / (np.sqrt(self.sum) + self.eps)
+# --8<-- [end:AdaGrad]
+
+
+# --8<-- [start:RMSProp]
+class RMSProp(_Optimizer):
+    """RMSProp as ``torch.optim.RMSprop`` (not centred, no momentum, no bias correction):
+
+        s ← α s + (1 − α) g²             (exponentially weighted average of g²; s₀ = 0)
+        θ ← θ − η g / (√s + ε)           (ε outside the root, default 1e-8)
+
+    g/√s is about ±1 for a steady gradient, whatever its scale: each coordinate moves by about
+    η per step. Because s starts at 0 and is not bias-corrected, the first step is
+    η/√(1 − α) in size: 10η for α = 0.99.
+
+    >>> opt, theta = RMSProp(lr=0.01), np.array([0.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=np.array([5.0]))
+    ...     print(t + 1, theta.round(4).tolist())
+    1 [-0.1]
+    2 [-0.1709]
+    3 [-0.2289]
+    """
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8):
+        super().__init__(lr)
+        self.alpha = _beta(alpha, "alpha")
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.square_avg = 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        self.square_avg = self.alpha * self.square_avg + (1 - self.alpha) * grad * grad
+        return param - self.lr * grad / (np.sqrt(self.square_avg) + self.eps)
+# --8<-- [end:RMSProp]
+
+
+# --8<-- [start:Adam]
+class Adam(_Optimizer):
+    """Adam as ``torch.optim.Adam`` (amsgrad off); weight decay λ is the L2 gradient:
+
+        g ← g + λθ                                   (L2: the decay goes through m and v)
+        m ← β1 m + (1 − β1) g                        (m₀ = 0)
+        v ← β2 v + (1 − β2) g²                       (v₀ = 0)
+        m̂ = m / (1 − β1ᵗ),   v̂ = v / (1 − β2ᵗ)      (bias correction: βᵗ, t = step count)
+        θ ← θ − η m̂ / (√v̂ + ε)                      (ε outside the root)
+
+    At t = 1, m̂ = g and √v̂ = |g|, so the first step is η g/(|g| + ε) ≈ η·sign(g): its size
+    is η whatever the size of the gradient.
+
+    >>> opt, theta = Adam(lr=0.1), np.array([1.0, 1.0])
+    >>> for g in ([100.0, -0.001], [50.0, -0.001], [0.0, -0.001]):
+    ...     theta = opt.step(theta, grad=np.array(g))
+    ...     print(opt.t, theta.round(4).tolist())
+    1 [0.9, 1.1]
+    2 [0.8068, 1.2]
+    3 [0.7347, 1.3]
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        self.betas = _betas(betas)
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+        self.m, self.v = 0.0, 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        g = grad + self.weight_decay * param
+        return param - self.lr * self._adam_direction(g)
+
+    def _adam_direction(self, g):
+        """m̂ / (√v̂ + ε), after updating m and v with g."""
+        beta1, beta2 = self.betas
+        self.m = beta1 * self.m + (1 - beta1) * g
+        self.v = beta2 * self.v + (1 - beta2) * g * g
+        m_hat = self.m / (1 - beta1 ** self.t)
+        v_hat = self.v / (1 - beta2 ** self.t)
+        return m_hat / (np.sqrt(v_hat) + self.eps)
+# --8<-- [end:Adam]
+
+
+# --8<-- [start:AdamW]
+class AdamW(Adam):
+    """AdamW as ``torch.optim.AdamW``: decoupled weight decay, applied to θ before the Adam
+    step and never seen by m and v:
+
+        θ ← θ (1 − ηλ)                               (decay, default λ = 0.01)
+        θ ← θ − η m̂ / (√v̂ + ε)                      (m̂, v̂ from the raw gradient g, as in Adam)
+
+    With Adam + L2 (``Adam(weight_decay=λ)``) the decay λθ is divided by √v̂ like the gradient,
+    so weights with large gradients are barely decayed; AdamW decays every weight by the same
+    factor 1 − ηλ. Below, with a zero gradient, AdamW shrinks θ by exactly 1 − 0.1·0.5 = 0.95
+    per step, while Adam + L2 moves it by about η = 0.1 (its step is ≈ η·sign(λθ)).
+
+    >>> w, l2 = AdamW(lr=0.1, weight_decay=0.5), Adam(lr=0.1, weight_decay=0.5)
+    >>> tw = tl = np.array([2.0])
+    >>> for t in range(3):
+    ...     tw, tl = w.step(tw, np.array([0.0])), l2.step(tl, np.array([0.0]))
+    ...     print(t + 1, tw.round(4).tolist(), tl.round(4).tolist())
+    1 [1.9] [1.9]
+    2 [1.805] [1.8002]
+    3 [1.7147] [1.7006]
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(lr, betas, eps, weight_decay)
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        decayed = param * (1 - self.lr * self.weight_decay)
+        return decayed - self.lr * self._adam_direction(grad)
+# --8<-- [end:AdamW]
+
+
+# Textbook forms ------------------------------------------------------------------------------
+
+
+# --8<-- [start:MomentumEWA]
+class MomentumEWA(_Optimizer):
+    """Momentum as an exponentially weighted average of gradients (deeplearning.ai form):
+
+        v ← β v + (1 − β) g                (v₀ = 0)
+        v̂ = v / (1 − βᵗ)  if bias_correction, else v̂ = v
+        θ ← θ − α v̂
+
+    Since v = (1 − β)·b with PyTorch's buffer b, this is ``SGD(lr=η, momentum=β)`` exactly when
+    α = η / (1 − β) and bias_correction is off (for any learning-rate schedule).
+
+    >>> opt, theta = MomentumEWA(lr=1.0, beta=0.9), np.array([1.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=theta)
+    ...     print(t + 1, theta.round(4).tolist())
+    1 [0.9]
+    2 [0.72]
+    3 [0.486]
+    """
+
+    def __init__(self, lr, beta=0.9, bias_correction=False):
+        super().__init__(lr)
+        self.beta = _beta(beta, "beta")
+        self.bias_correction = bool(bias_correction)
+        self.v = 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        self.v = self.beta * self.v + (1 - self.beta) * grad
+        v_hat = self.v / (1 - self.beta ** self.t) if self.bias_correction else self.v
+        return param - self.lr * v_hat
+# --8<-- [end:MomentumEWA]
+
+
+# --8<-- [start:MomentumCS231n]
+class MomentumCS231n(_Optimizer):
+    """Momentum with a velocity that already contains the learning rate (CS231n form):
+
+        v ← μ v − η g                      (v₀ = 0)
+        θ ← θ + v
+
+    With a constant η, v = −η b (b PyTorch's buffer), so this is ``SGD(lr=η, momentum=μ)``
+    step for step; when η changes between steps (a schedule) the two differ, because v keeps
+    the old learning rates inside it.
+
+    >>> opt, theta = MomentumCS231n(lr=0.1, mu=0.9), np.array([1.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=theta)
+    ...     print(t + 1, theta.round(4).tolist())
+    1 [0.9]
+    2 [0.72]
+    3 [0.486]
+    """
+
+    def __init__(self, lr, mu=0.9):
+        super().__init__(lr)
+        self.mu = as_real(mu, "mu", low=0.0)
+        self.v = 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        self.v = self.mu * self.v - self.lr * grad
+        return param + self.v
+# --8<-- [end:MomentumCS231n]
+
+
+# --8<-- [start:NesterovLookahead]
+class NesterovLookahead(_Optimizer):
+    """Nesterov momentum with an explicit look-ahead (Sutskever et al., 2013), written with an
+    accumulated step m (θ moves by −m):
+
+        θ_ahead = θ − μ m                  (where momentum alone is about to carry θ)
+        m ← μ m + η ∇f(θ_ahead)            (m₀ = 0)
+        θ ← θ − m
+
+    ``step(param, grad)`` needs the gradient AT ``lookahead(param)``, not at ``param``
+    (``run_optimizer`` does this). The look-ahead points φ = θ − μm are exactly the iterates of
+    ``SGD(lr=η, momentum=μ, nesterov=True)``.
+
+    >>> f_grad = lambda x: x                      # f(x) = x²/2
+    >>> opt, theta = NesterovLookahead(lr=0.1, momentum=0.9), np.array([1.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=f_grad(opt.lookahead(theta)))
+    ...     print(t + 1, theta.round(4).tolist(), opt.lookahead(theta).round(4).tolist())
+    1 [0.9] [0.81]
+    2 [0.729] [0.5751]
+    3 [0.5176] [0.3273]
+    """
+
+    def __init__(self, lr, momentum=0.9):
+        super().__init__(lr)
+        self.momentum = as_real(momentum, "momentum", low=0.0)
+        self.m = 0.0
+
+    def lookahead(self, param):
+        return param - self.momentum * self.m
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        self.m = self.momentum * self.m + self.lr * grad
+        return param - self.m
+# --8<-- [end:NesterovLookahead]
+
+
+# --8<-- [start:SeedNesterov]
+class SeedNesterov(NesterovLookahead):
+    """The WRONG look-ahead of the study notes: the gradient is taken at θ + μm, i.e. behind
+    θ instead of ahead of it (θ moves by −m):
+
+        m ← μ m + η ∇f(θ + μ m)            (should be θ − μ m)
+        θ ← θ − m
+
+    On f = h θ²/2 one step multiplies (θ, m) by a matrix of determinant μ(1 + ηh), against
+    μ(1 − ηh) for the correct look-ahead and μ for plain momentum: once μ(1 + ηh) > 1
+    (μ = 0.9, ηh > 1/9) it diverges where Nesterov converges.
+
+    >>> right, wrong = NesterovLookahead(lr=0.5, momentum=0.9), SeedNesterov(lr=0.5, momentum=0.9)
+    >>> r = w = np.array([1.0])
+    >>> for t in range(30):                                  # f(x) = x²/2, so ∇f(x) = x
+    ...     r = right.step(r, grad=right.lookahead(r))
+    ...     w = wrong.step(w, grad=wrong.lookahead(w))
+    >>> print(f"{abs(float(r[0])):.1e}  {abs(float(w[0])):.1e}")
+    5.9e-07  3.9e+01
+    """
+
+    def lookahead(self, param):
+        return param + self.momentum * self.m
+# --8<-- [end:SeedNesterov]
+
+
+# --8<-- [start:RMSPropEpsInRoot]
+class RMSPropEpsInRoot(_Optimizer):
+    """RMSProp as many lecture notes write it, with ε INSIDE the root:
+
+        s ← α s + (1 − α) g²
+        θ ← θ − η g / √(s + ε)
+
+    Same as ``RMSProp`` while s ≫ ε, but ε = 1e-8 inside the root acts like √ε = 1e-4 outside
+    it: a coordinate whose gradient is 1e-5 moves about 100 times less than with ``RMSProp``.
+
+    >>> g = np.array([5.0, 1e-5])
+    >>> RMSPropEpsInRoot(lr=0.01).step(np.zeros(2), g).round(4).tolist()
+    [-0.1, -0.001]
+    >>> RMSProp(lr=0.01).step(np.zeros(2), g).round(4).tolist()
+    [-0.1, -0.099]
+    """
+
+    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8):
+        super().__init__(lr)
+        self.alpha = _beta(alpha, "alpha")
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.s = 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        self.s = self.alpha * self.s + (1 - self.alpha) * grad * grad
+        return param - self.lr * grad / np.sqrt(self.s + self.eps)
+# --8<-- [end:RMSPropEpsInRoot]
+
+
+# --8<-- [start:AdamEpsInRoot]
+class AdamEpsInRoot(_Optimizer):
+    """Adam with ε INSIDE the root (a common textbook variant; PyTorch puts it outside):
+
+        m ← β1 m + (1 − β1) g,   v ← β2 v + (1 − β2) g²
+        m̂ = m / (1 − β1ᵗ),      v̂ = v / (1 − β2ᵗ)
+        θ ← θ − η m̂ / √(v̂ + ε)
+
+    For |g| ≫ √ε it equals ``Adam``; for |g| ≈ √ε = 1e-4 its first step is η/√2, not η.
+
+    >>> a, b = AdamEpsInRoot(lr=0.1), Adam(lr=0.1)
+    >>> g = np.array([1.0, 1e-4])
+    >>> a.step(np.zeros(2), g).round(4).tolist(), b.step(np.zeros(2), g).round(4).tolist()
+    ([-0.1, -0.0707], [-0.1, -0.1])
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(lr)
+        self.betas = _betas(betas)
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.m, self.v = 0.0, 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        beta1, beta2 = self.betas
+        self.m = beta1 * self.m + (1 - beta1) * grad
+        self.v = beta2 * self.v + (1 - beta2) * grad * grad
+        m_hat = self.m / (1 - beta1 ** self.t)
+        v_hat = self.v / (1 - beta2 ** self.t)
+        return param - self.lr * m_hat / np.sqrt(v_hat + self.eps)
+# --8<-- [end:AdamEpsInRoot]
+
+
+# Building blocks -----------------------------------------------------------------------------
+
+
+# --8<-- [start:ewa]
+def ewa(values, beta, bias_correction=False):
+    """Exponentially weighted average along axis 0, started at S₀ = 0:
+
+        S_t = β S_{t−1} + (1 − β) Y_t = (1 − β) Σ_{k ≤ t} β^(t−k) Y_k
+        Ŝ_t = S_t / (1 − βᵗ)               (bias correction)
+
+    The weights of S_t sum to 1 − βᵗ, not 1, so early values are pulled towards 0; dividing by
+    1 − βᵗ makes them sum to 1. S averages roughly the last 1/(1 − β) values.
+
+    >>> ewa(np.array([10.0, 10.0, 10.0]), beta=0.9).round(4).tolist()
+    [1.0, 1.9, 2.71]
+    >>> ewa(np.array([10.0, 10.0, 10.0]), beta=0.9, bias_correction=True).round(4).tolist()
+    [10.0, 10.0, 10.0]
+    """
+    values = as_float_array(values, "values")
+    if values.ndim == 0:
+        raise ValueError("values must have at least one dimension (time along axis 0)")
+    beta = _beta(beta, "beta")
+    out = np.empty_like(values)
+    s = np.zeros_like(values[0])
+    for t in range(1, len(values) + 1):
+        s = beta * s + (1 - beta) * values[t - 1]
+        out[t - 1] = s / (1 - beta ** t) if bias_correction else s
+    return out
+# --8<-- [end:ewa]
+
+
+# --8<-- [start:clip_grad_norm]
+def clip_grad_norm(grads, max_norm):
+    """Gradient clipping by the global norm, as ``torch.nn.utils.clip_grad_norm_`` but pure:
+
+        N = √(Σ_i ‖g_i‖²)                         (one norm over ALL the arrays)
+        g_i ← g_i · min(1, max_norm / (N + 1e-6))
+
+    Every array is scaled by the same factor, so the direction of the whole update is kept.
+    ``grads`` is one array or a list of arrays; returns (clipped grads in the same form, N).
+
+    >>> clipped, total = clip_grad_norm([np.array([3.0]), np.array([4.0])], max_norm=1.0)
+    >>> [c.round(6).tolist() for c in clipped], total
+    ([[0.6], [0.8]], 5.0)
+    >>> clip_grad_norm(np.array([0.3, 0.4]), max_norm=1.0)[0].tolist()    # N ≤ max_norm: kept
+    [0.3, 0.4]
+    """
+    single = isinstance(grads, np.ndarray)
+    arrays = [grads] if single else list(grads)
+    arrays = [as_float_array(g, f"grads[{i}]") for i, g in enumerate(arrays)]
+    max_norm = as_real(max_norm, "max_norm", low=0.0, low_open=True)
+    total = math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    clipped = [g * scale for g in arrays]
+    return (clipped[0] if single else clipped), total
+# --8<-- [end:clip_grad_norm]
+
+
+def _step_index(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _positive_count(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+# --8<-- [start:step_lr]
+def step_lr(base_lr, epoch, step_size, gamma=0.1):
+    """Step decay (``torch.optim.lr_scheduler.StepLR``): multiply by γ every step_size epochs.
+
+        η(epoch) = η₀ · γ^⌊epoch / step_size⌋
+
+    >>> [round(step_lr(0.1, e, step_size=2), 6) for e in range(6)]
+    [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+    """
+    base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
+    epoch = _step_index(epoch, "epoch")
+    step_size = _positive_count(step_size, "step_size")
+    gamma = as_real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
+    return base_lr * gamma ** (epoch // step_size)
+# --8<-- [end:step_lr]
+
+
+# --8<-- [start:cosine_lr]
+def cosine_lr(base_lr, t, t_max, eta_min=0.0):
+    """Cosine annealing (``CosineAnnealingLR``, closed form) from η₀ at t = 0 to η_min at t_max:
+
+        η(t) = η_min + (η₀ − η_min) (1 + cos(π t / t_max)) / 2
+
+    >>> [round(cosine_lr(1.0, t, t_max=4), 4) for t in range(5)]
+    [1.0, 0.8536, 0.5, 0.1464, 0.0]
+    """
+    base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
+    t = _step_index(t, "t")
+    t_max = _positive_count(t_max, "t_max")
+    eta_min = as_real(eta_min, "eta_min", low=0.0, high=base_lr)
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2
+# --8<-- [end:cosine_lr]
+
+
+# --8<-- [start:warmup_lr]
+def warmup_lr(base_lr, t, warmup_steps):
+    """Linear warm-up over the first warmup_steps steps (t = 0, 1, …), then constant:
+
+        η(t) = η₀ · min(1, (t + 1) / warmup_steps)
+
+    (the same as ``LinearLR(start_factor=1/W, end_factor=1, total_iters=W − 1)``.)
+    It keeps the first updates small while Adam's v or a network's statistics are unreliable.
+
+    >>> [round(warmup_lr(0.1, t, warmup_steps=4), 6) for t in range(6)]
+    [0.025, 0.05, 0.075, 0.1, 0.1, 0.1]
+    """
+    base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
+    t = _step_index(t, "t")
+    warmup_steps = _positive_count(warmup_steps, "warmup_steps")
+    return base_lr * min(1.0, (t + 1) / warmup_steps)
+# --8<-- [end:warmup_lr]
+
+
+# --8<-- [start:newton_step]
+def newton_step(param, grad, hessian):
+    """One Newton step: θ ← θ − H⁻¹ ∇f(θ)  (solved as H d = ∇f, never inverting H).
+
+    It jumps to the stationary point of the local quadratic model: the minimum of a convex
+    quadratic in ONE step whatever its conditioning, but equally the saddle of x² − y².
+    For n parameters H has n² entries and the solve costs O(n³): impossible for n ~ 10⁸.
+
+    >>> x = np.array([3.0, 1.0])
+    >>> newton_step(x, grad=np.array([1.0, 100.0]) * x, hessian=np.diag([1.0, 100.0])).tolist()
+    [0.0, 0.0]
+    """
+    param = as_float_array(param, "param", ndim=1)
+    grad = as_float_array(grad, "grad", ndim=1)
+    check_same_shape(param, grad, "param", "grad")
+    hessian = as_float_array(hessian, "hessian", ndim=2)
+    if hessian.shape != (param.size, param.size):
+        raise ValueError(f"hessian must have shape {(param.size, param.size)}, got {hessian.shape}")
+    return param - np.linalg.solve(hessian, grad)
+# --8<-- [end:newton_step]
+
+
+# --8<-- [start:minibatches]
+def minibatches(m, batch_size, rng):
+    """Index arrays of one epoch of mini-batch training: a random permutation of the m examples
+    cut into ⌈m / B⌉ batches of B (the last one smaller when B does not divide m).
+    B = m is batch gradient descent (1 update per epoch), B = 1 is pure SGD (m updates).
+
+    >>> [b.tolist() for b in minibatches(5, 2, np.random.default_rng(0))]
+    [[2, 4], [3, 0], [1]]
+    """
+    m = _positive_count(m, "m")
+    batch_size = _positive_count(batch_size, "batch_size")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    order = rng.permutation(m)
+    return [order[i:i + batch_size] for i in range(0, m, batch_size)]
+# --8<-- [end:minibatches]
+
+
+# Test functions and the trajectory runner -----------------------------------------------------
+
+
+def _points(p):
+    p = as_float_array(p, "p")
+    if p.ndim == 0 or p.shape[-1] != 2:
+        raise ValueError(f"p must have shape (..., 2), got {p.shape}")
+    return p[..., 0], p[..., 1]
+
+
+# --8<-- [start:ill_conditioned_quadratic]
+def ill_conditioned_quadratic(p, curvatures=(1.0, 100.0), angle=0.0):
+    """f(p) = ½ pᵀ H p with H = R diag(a, b) Rᵀ, (a, b) = curvatures, R the rotation by
+    ``angle`` (radians); ∇f = H p; minimum 0 at p = 0. With angle = 0: f = (a x² + b y²)/2.
+
+    The condition number κ = b/a says how elongated the valley is: gradient descent must use
+    η < 2/b to stay stable across it, and then moves along it by only 1 − ηa per step.
+    With angle = 0 the valley is aligned with the axes, which per-coordinate methods (AdaGrad,
+    RMSProp, Adam) exploit; a rotated valley takes that advantage away.
+    ``p`` is (2,) or (..., 2) (a grid, for contour plots); returns (f, ∇f).
+
+    >>> f, g = ill_conditioned_quadratic(np.array([1.0, 1.0]), curvatures=(1.0, 10.0))
+    >>> float(f), g.tolist()
+    (5.5, [1.0, 10.0])
+    >>> f, g = ill_conditioned_quadratic(np.array([1.0, 1.0]), (1.0, 10.0), angle=np.pi / 4)
+    >>> round(float(f), 6), g.round(6).tolist()      # (1, 1) lies along the flat direction
+    (1.0, [1.0, 1.0])
+    """
+    p = as_float_array(p, "p")
+    _points(p)
+    if not isinstance(curvatures, (tuple, list)) or len(curvatures) != 2:
+        raise ValueError(f"curvatures must be a pair (a, b), got {curvatures!r}")
+    a, b = (as_real(c, "curvatures", low=0.0, low_open=True) for c in curvatures)
+    angle = as_real(angle, "angle")
+    c, s = math.cos(angle), math.sin(angle)
+    rotation = np.array([[c, -s], [s, c]])
+    hessian = rotation @ np.diag([a, b]) @ rotation.T
+    grad = p @ hessian                      # H is symmetric: (H p) for every row p
+    return np.sum(p * grad, axis=-1) / 2, grad
+# --8<-- [end:ill_conditioned_quadratic]
+
+
+# --8<-- [start:rosenbrock]
+def rosenbrock(p, a=1.0, b=100.0):
+    """Rosenbrock's banana: f(x, y) = (a − x)² + b (y − x²)², minimum 0 at (a, a²).
+
+        ∂f/∂x = −2(a − x) − 4b x (y − x²),   ∂f/∂y = 2b (y − x²)
+
+    >>> f, g = rosenbrock(np.array([-1.0, 1.0]))
+    >>> float(f), g.tolist()
+    (4.0, [-4.0, 0.0])
+    """
+    x, y = _points(p)
+    a = as_real(a, "a")
+    b = as_real(b, "b", low=0.0, low_open=True)
+    f = (a - x) ** 2 + b * (y - x * x) ** 2
+    return f, np.stack([-2 * (a - x) - 4 * b * x * (y - x * x), 2 * b * (y - x * x)], axis=-1)
+# --8<-- [end:rosenbrock]
+
+
+# --8<-- [start:saddle]
+def saddle(p):
+    """f(x, y) = x² − y²: ∇f = (2x, −2y) vanishes at 0, a minimum along x and a maximum along y.
+
+    Gradient descent started exactly on y = 0 converges to the saddle; the smallest y ≠ 0 is
+    multiplied by 1 + 2η per step and escapes, slowly at first (a plateau).
+
+    >>> f, g = saddle(np.array([1.0, 0.5]))
+    >>> float(f), g.tolist()
+    (0.75, [2.0, -1.0])
+    """
+    x, y = _points(p)
+    return x * x - y * y, np.stack([2 * x, -2 * y], axis=-1)
+# --8<-- [end:saddle]
+
+
+# --8<-- [start:run_optimizer]
+def run_optimizer(optimizer, f, x0, n_steps):
+    """Iterate x_{k+1} = optimizer.step(x_k, ∇f(x_k)) and return [x_0, x_1, …, x_n] as an
+    array of shape (n + 1,) + x0.shape. ``f`` returns (value, gradient), like the test
+    functions above. An optimizer with a ``lookahead`` method (Nesterov's explicit form) gets
+    the gradient at ``optimizer.lookahead(x_k)``. A divergent run stops at the first
+    non-finite iterate, which is dropped (the result is then shorter).
+
+    >>> path = run_optimizer(SGD(lr=0.01), ill_conditioned_quadratic, np.array([1.0, 1.0]), 3)
+    >>> path.round(4).tolist()        # x shrinks by 1 − 0.01·1 per step, y by 1 − 0.01·100 = 0
+    [[1.0, 1.0], [0.99, 0.0], [0.9801, 0.0], [0.9703, 0.0]]
+    """
+    x = as_float_array(x0, "x0").copy()
+    n_steps = _step_index(n_steps, "n_steps")
+    lookahead = getattr(optimizer, "lookahead", None)
+    path = [x]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(n_steps):
+            _, grad = f(lookahead(x) if lookahead is not None else x)
+            x = optimizer.step(x, grad)
+            if not np.all(np.isfinite(x)):
+                break
+            path.append(x)
+    return np.stack(path)
+# --8<-- [end:run_optimizer]
+
+
+# --8<-- [start:steps_to_tolerance]
+def steps_to_tolerance(path, target, tol, stay=False):
+    """First k with ‖x_k − x*‖ ≤ tol along a path from ``run_optimizer``, or None if never.
+
+    With stay=True: the first k from which the path stays within tol up to its end (None if
+    its last point is outside), which rules out a lucky pass through the target on the way.
+
+    >>> path = np.array([[4.0, 0.0], [1.0, 0.0], [-3.0, 0.0], [0.5, 0.0]])
+    >>> steps_to_tolerance(path, np.zeros(2), 2.0), steps_to_tolerance(path, np.zeros(2), 2.0, stay=True)
+    (1, 3)
+    """
+    path = as_float_array(path, "path")
+    target = as_float_array(target, "target")
+    if path.ndim == 0 or path.shape[1:] != target.shape:
+        raise ValueError(f"path must have shape (n,) + {target.shape}, got {path.shape}")
+    tol = as_real(tol, "tol", low=0.0, low_open=True)
+    with np.errstate(over="ignore"):                 # a diverging path is just "not yet"
+        dist = np.sqrt(np.sum((path - target) ** 2, axis=tuple(range(1, path.ndim))))
+    inside = dist <= tol
+    if stay:
+        outside = np.flatnonzero(~inside)
+        if outside.size == 0:
+            return 0
+        return int(outside[-1]) + 1 if outside[-1] + 1 < len(path) else None
+    hits = np.flatnonzero(inside)
+    return int(hits[0]) if hits.size else None
+# --8<-- [end:steps_to_tolerance]

@@ -1,0 +1,204 @@
+"""Weight penalties, max-norm, weight decay and dropout (the Regularization page).
+
+Each penalty returns ``(value, grad)`` with grad = d value / d w (the shape of ``w``); the value
+is a NumPy scalar of w's float dtype. The full objective is data loss + penalty; biases are
+usually left out of the penalty. Dropout takes its randomness from an explicit
+``numpy.random.Generator``; nothing here modifies its inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from snippets._validation import as_float_array, as_real, check_axis, check_same_shape
+
+
+def _weights(w):
+    return as_float_array(w, "w")
+
+
+def _lam(lam):
+    return as_real(lam, "lam", low=0.0)
+
+
+def _scalar(value, dtype):
+    return np.asarray(value, dtype=dtype)[()]
+
+
+# --8<-- [start:l0_penalty]
+def l0_penalty(w, lam):
+    """L0 "norm" penalty: λ · #{i : wᵢ ≠ 0} (a count, not a true norm). Piecewise constant, so
+    its gradient is 0 wherever it exists and it cannot be minimised by gradient descent;
+    L1 is its convex surrogate.
+
+    >>> value, grad = l0_penalty(np.array([0.0, -3.0, 0.5]), 1.0)
+    >>> float(value), grad.tolist()
+    (2.0, [0.0, 0.0, 0.0])
+    """
+    w, lam = _weights(w), _lam(lam)
+    return _scalar(lam * np.count_nonzero(w), w.dtype), np.zeros_like(w)
+# --8<-- [end:l0_penalty]
+
+
+# --8<-- [start:l1_penalty]
+def l1_penalty(w, lam):
+    """L1 penalty (lasso):  R(w) = λ Σᵢ |wᵢ|,   ∂R/∂wᵢ = λ · sign(wᵢ).
+
+    |w| has no derivative at 0; we use the subgradient λ · sign(0) = 0 (as PyTorch's abs).
+    The pull towards 0 has the same size λ however small wᵢ is, which is why L1 drives
+    weights to exactly 0 (see ``soft_threshold``).
+
+    >>> value, grad = l1_penalty(np.array([1.0, -2.0, 0.0]), 0.5)
+    >>> float(value), grad.tolist()
+    (1.5, [0.5, -0.5, 0.0])
+    >>> [float(l1_penalty(w, 1.0)[0]) for w in ([1.0, 0, 0, 0], [0.25] * 4)]   # a tie
+    [1.0, 1.0]
+    """
+    w, lam = _weights(w), _lam(lam)
+    return _scalar(lam * np.abs(w).sum(), w.dtype), lam * np.sign(w)
+# --8<-- [end:l1_penalty]
+
+
+# --8<-- [start:l2_penalty]
+def l2_penalty(w, lam):
+    """L2 penalty (ridge / weight decay):  R(w) = (λ/2) Σᵢ wᵢ² = (λ/2) ‖w‖₂²,   ∂R/∂w = λ w.
+
+    The penalty is the *squared* norm (the ½ only tidies the gradient). For
+    W1 = [1, 0, 0, 0] and W2 = [0.25, 0.25, 0.25, 0.25] (same output w·x = 1 for x = [1, 1, 1, 1]):
+    ‖W1‖₂ = 1, ‖W2‖₂ = 0.5, but the squared norms are 1 and 0.25, so L2 prefers the spread-out W2.
+
+    >>> value, grad = l2_penalty(np.array([1.0, -2.0, 0.0]), 0.5)
+    >>> float(value), grad.tolist()
+    (1.25, [0.5, -1.0, 0.0])
+    >>> [float(l2_penalty(w, 2.0)[0]) for w in ([1.0, 0, 0, 0], [0.25] * 4)]   # λ = 2: Σ w²
+    [1.0, 0.25]
+    """
+    w, lam = _weights(w), _lam(lam)
+    return _scalar(lam / 2 * np.sum(w * w), w.dtype), lam * w
+# --8<-- [end:l2_penalty]
+
+
+# --8<-- [start:elastic_net_penalty]
+def elastic_net_penalty(w, lam, l1_ratio):
+    """Elastic net (scikit-learn's parametrisation), mixing ratio ρ = l1_ratio ∈ [0, 1]:
+
+        R(w) = λ [ ρ Σ |wᵢ| + (1 − ρ)/2 Σ wᵢ² ] = l1_penalty(w, λρ) + l2_penalty(w, λ(1 − ρ))
+        ∂R/∂w = λ [ ρ sign(w) + (1 − ρ) w ]
+
+    ρ = 1 is L1, ρ = 0 is L2. It keeps L1's exact zeros while L2 spreads weight over
+    correlated features instead of picking one arbitrarily.
+
+    >>> value, grad = elastic_net_penalty(np.array([1.0, -2.0, 0.0]), 1.0, 0.5)
+    >>> float(value), grad.tolist()
+    (2.75, [1.0, -1.5, 0.0])
+    """
+    w, lam = _weights(w), _lam(lam)
+    rho = as_real(l1_ratio, "l1_ratio", low=0.0, high=1.0)
+    v1, g1 = l1_penalty(w, lam * rho)
+    v2, g2 = l2_penalty(w, lam * (1 - rho))
+    return _scalar(v1 + v2, w.dtype), g1 + g2
+# --8<-- [end:elastic_net_penalty]
+
+
+# --8<-- [start:soft_threshold]
+def soft_threshold(w, threshold):
+    """Proximal step of the L1 penalty (what one step of λ‖w‖₁ with step size η does, t = ηλ):
+
+        prox(w) = argmin_v ½ (v − w)² + t |v| = sign(w) · max(|w| − t, 0)
+
+    Every |wᵢ| ≤ t lands on exactly 0: the reason L1 produces sparse weights. The L2
+    counterpart, argmin_v ½ (v − w)² + (t/2) v² = w / (1 + t), shrinks but never reaches 0.
+
+    >>> soft_threshold(np.array([-3.0, -0.5, 0.2, 2.0]), 1.0).tolist()
+    [-2.0, 0.0, 0.0, 1.0]
+    """
+    w = _weights(w)
+    t = as_real(threshold, "threshold", low=0.0)
+    return np.where(np.abs(w) > t, w - t * np.sign(w), 0).astype(w.dtype, copy=False)
+# --8<-- [end:soft_threshold]
+
+
+# --8<-- [start:max_norm]
+def max_norm(w, c, axis=0):
+    """Max-norm constraint as a projection, applied after each update: every slice of w along
+    ``axis`` (the incoming weight vector of one unit) with ‖w_u‖₂ > c is rescaled to norm c;
+    the others are unchanged:   w_u ← w_u · min(1, c / ‖w_u‖₂).
+
+    With W of shape (fan_in, fan_out) used as x @ W, unit u's weights are column u: axis=0
+    (the norm is taken along axis 0).
+
+    >>> W = np.array([[3.0, 0.6], [4.0, 0.8]])            # column norms 5 and 1
+    >>> max_norm(W, 2.0).round(4).tolist()
+    [[1.2, 0.6], [1.6, 0.8]]
+    """
+    w = _weights(w)
+    c = as_real(c, "c", low=0.0, low_open=True)
+    if w.ndim == 0:
+        raise ValueError("w must have at least one dimension")
+    axis = check_axis(axis, w.ndim)
+    norms = np.sqrt(np.sum(w * w, axis=axis, keepdims=True))
+    scale = np.divide(c, norms, out=np.ones_like(norms), where=norms > c)
+    return w * scale
+# --8<-- [end:max_norm]
+
+
+# --8<-- [start:weight_decay]
+def sgd_l2_step(w, grad, lr, lam):
+    """One SGD step on loss + (λ/2)‖w‖²:   w ← w − η (∇ℓ(w) + λ w).
+
+    >>> sgd_l2_step(np.array([1.0, -2.0]), np.array([0.5, 0.5]), 0.1, 0.01).tolist()
+    [0.949, -2.048]
+    """
+    w, grad, lr, lam = _step_inputs(w, grad, lr, lam)
+    return w - lr * (grad + lam * w)
+
+
+def sgd_weight_decay_step(w, grad, lr, lam):
+    """One SGD step with decoupled weight decay:   w ← (1 − ηλ) w − η ∇ℓ(w).
+
+    Under plain SGD this equals ``sgd_l2_step`` (expand η(∇ℓ + λw)); under adaptive
+    methods such as Adam it does not, because the L2 term λw is rescaled by the per-weight
+    step size — hence AdamW, which decays the weights directly.
+
+    >>> sgd_weight_decay_step(np.array([1.0, -2.0]), np.array([0.5, 0.5]), 0.1, 0.01).tolist()
+    [0.949, -2.048]
+    """
+    w, grad, lr, lam = _step_inputs(w, grad, lr, lam)
+    return (1 - lr * lam) * w - lr * grad
+# --8<-- [end:weight_decay]
+
+
+def _step_inputs(w, grad, lr, lam):
+    w, grad = _weights(w), as_float_array(grad, "grad")
+    check_same_shape(w, grad, "w", "grad")
+    return w, grad, as_real(lr, "lr", low=0.0, low_open=True), _lam(lam)
+
+
+# --8<-- [start:dropout]
+def dropout(x, p, rng, train=True):
+    """Inverted dropout. Training: each element is kept with probability 1 − p and the kept ones
+    are scaled by 1/(1 − p), so the expectation is unchanged and evaluation needs no rescaling:
+
+        mask = Bernoulli(1 − p) / (1 − p)   ∈ {0, 1/(1 − p)},      out = x · mask
+        E[out] = x,      Var[out] = p/(1 − p) · x²
+
+    Evaluation (train=False): out = x and mask = 1. The mask already includes the scale, so
+    the backward pass is dx = dout · mask. p ∈ [0, 1); rng must be a numpy.random.Generator.
+
+    >>> out, mask = dropout(np.ones(8), 0.5, np.random.default_rng(0))
+    >>> out.tolist()
+    [2.0, 0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 2.0]
+    >>> out, mask = dropout(np.ones(3), 0.5, np.random.default_rng(0), train=False)
+    >>> out.tolist(), mask.tolist()
+    ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0])
+    """
+    x = as_float_array(x, "x")
+    p = as_real(p, "p", low=0.0, high=1.0, high_open=True)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if not train or p == 0:
+        return x.copy(), np.ones_like(x)
+    keep = rng.random(x.shape) >= p
+    mask = (keep / (1 - p)).astype(x.dtype)
+    return x * mask, mask
+# --8<-- [end:dropout]

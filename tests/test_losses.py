@@ -1,0 +1,714 @@
+"""Tests for snippets.losses: finite-difference gradients, properties, the Losses page's claims,
+and bad input."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from snippets import losses as L
+from snippets.activations import sigmoid, softmax
+from snippets.gradcheck import numerical_gradient, rel_error
+
+GRAD_TOL = 1e-7
+
+
+def assert_grad(f, x, analytic, tol=GRAD_TOL):
+    """Compare an analytic gradient with centred differences of the scalar function f at x."""
+    numeric = numerical_gradient(f, x.copy())
+    err = rel_error(analytic, numeric)
+    assert err < tol, f"relative error {err:.3g} >= {tol:g}"
+    return err
+
+
+def class_problem(rng, n=6, c=5, scale=2.0):
+    return rng.normal(size=(n, c)) * scale, rng.integers(0, c, size=n)
+
+
+# ---------------------------------------------------------------- gradient checks (float64)
+
+def _away_from_hinge_kinks(scores, y, margin):
+    d = scores - scores[np.arange(len(y)), y][:, None] + margin
+    d[np.arange(len(y)), y] = 1.0
+    return np.min(np.abs(d)) > 1e-3
+
+
+@pytest.mark.parametrize("loss", [L.svm_loss, L.svm_loss_naive, L.squared_hinge_loss])
+@pytest.mark.parametrize("margin", [1.0, 0.5])
+def test_hinge_gradients(rng, loss, margin):
+    scores, y = class_problem(rng)
+    assert _away_from_hinge_kinks(scores, y, margin)
+    _, grad = loss(scores, y, margin)
+    assert np.any(grad != 0)
+    assert_grad(lambda s: loss(s, y, margin)[0], scores, grad)
+
+
+@pytest.mark.parametrize("loss", [L.softmax_loss, L.softmax_loss_naive])
+def test_softmax_gradient(rng, loss):
+    scores, y = class_problem(rng)
+    assert_grad(lambda s: loss(s, y)[0], scores, loss(scores, y)[1])
+
+
+def test_weighted_softmax_gradient(rng):
+    scores, y = class_problem(rng)
+    w = rng.uniform(0.2, 3.0, size=scores.shape[1])
+    assert_grad(lambda s: L.weighted_softmax_loss(s, y, w)[0], scores,
+                L.weighted_softmax_loss(scores, y, w)[1])
+
+
+@pytest.mark.parametrize("normalized", [True, False])
+def test_soft_cross_entropy_gradient(rng, normalized):
+    scores, _ = class_problem(rng)
+    t = rng.dirichlet(np.ones(scores.shape[1]), size=scores.shape[0])
+    if not normalized:
+        t = t * rng.uniform(0.5, 2.0, size=(scores.shape[0], 1))
+    assert_grad(lambda s: L.soft_cross_entropy(s, t)[0], scores, L.soft_cross_entropy(scores, t)[1])
+
+
+@pytest.mark.parametrize("loss", [L.mse_loss, L.mae_loss])
+def test_regression_gradients(rng, loss):
+    pred, target = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    assert np.min(np.abs(pred - target)) > 1e-3
+    assert_grad(lambda p: loss(p, target)[0], pred, loss(pred, target)[1])
+
+
+@pytest.mark.parametrize("delta", [0.5, 1.0, 2.0])
+def test_huber_gradient(rng, delta):
+    pred, target = rng.normal(size=(5, 4)) * 2, rng.normal(size=(5, 4))
+    a = np.abs(pred - target)
+    assert np.any(a < delta) and np.any(a > delta) and np.min(np.abs(a - delta)) > 1e-3
+    assert_grad(lambda p: L.huber_loss(p, target, delta)[0], pred,
+                L.huber_loss(pred, target, delta)[1])
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_bce_with_logits_gradient(rng, soft):
+    logits = rng.normal(size=(4, 3)) * 3
+    y = rng.uniform(size=(4, 3)) if soft else rng.integers(0, 2, size=(4, 3)).astype(float)
+    assert_grad(lambda s: L.bce_with_logits(s, y)[0], logits, L.bce_with_logits(logits, y)[1])
+
+
+def test_binary_cross_entropy_gradient(rng):
+    probs, y = rng.uniform(0.05, 0.95, size=(4, 3)), rng.uniform(size=(4, 3))
+    assert_grad(lambda p: L.binary_cross_entropy(p, y)[0], probs,
+                L.binary_cross_entropy(probs, y)[1])
+
+
+@pytest.mark.parametrize("gamma,alpha", [(2.0, 0.25), (0.0, 0.25), (0.5, 0.75), (1.0, None),
+                                         (3.0, -1), (2.0, 1.0)])
+@pytest.mark.parametrize("soft", [False, True])
+def test_focal_gradient(rng, gamma, alpha, soft):
+    logits = rng.normal(size=(4, 3)) * 3
+    y = rng.uniform(size=(4, 3)) if soft else rng.integers(0, 2, size=(4, 3)).astype(float)
+    _, grad = L.focal_loss(logits, y, gamma, alpha)
+    assert_grad(lambda s: L.focal_loss(s, y, gamma, alpha)[0], logits, grad)
+
+
+# ---------------------------------------------------------------- properties
+
+finite = st.floats(-50, 50, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def class_batches(draw, elements=finite, max_n=5, max_c=5):
+    n = draw(st.integers(1, max_n))
+    c = draw(st.integers(1, max_c))
+    scores = draw(arrays(np.float64, (n, c), elements=elements))
+    y = draw(arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return scores, y
+
+
+@given(class_batches(), st.floats(0, 3))
+def test_class_losses_are_non_negative(batch, margin):
+    scores, y = batch
+    for value in (L.svm_loss(scores, y, margin)[0], L.squared_hinge_loss(scores, y, margin)[0],
+                  L.softmax_loss(scores, y)[0], L.zero_one_loss(scores, y)[0]):
+        assert value >= 0
+
+
+@given(class_batches(elements=st.integers(-3, 3).map(float)))
+def test_svm_loss_is_zero_exactly_when_all_margins_hold(batch):
+    scores, y = batch          # small integers: many scores sit exactly on the margin
+    rows = np.arange(len(y))
+    holds = all(scores[i, y[i]] - scores[i, j] >= 1.0
+                for i in rows for j in range(scores.shape[1]) if j != y[i])
+    loss, grad = L.svm_loss(scores, y)
+    assert (loss == 0) == holds
+    if holds:
+        assert np.all(grad == 0)
+
+
+@given(class_batches(max_n=4, max_c=4), st.floats(0, 2))
+def test_naive_and_vectorized_agree(batch, margin):
+    scores, y = batch
+    for fast, slow, args in ((L.svm_loss, L.svm_loss_naive, (margin,)),
+                             (L.softmax_loss, L.softmax_loss_naive, ())):
+        (lf, gf), (ls, gs) = fast(scores, y, *args), slow(scores, y, *args)
+        np.testing.assert_allclose(lf, ls, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(gf, gs, rtol=1e-12, atol=1e-12)
+
+
+@given(class_batches())
+def test_softmax_gradient_is_p_minus_y(batch):
+    scores, y = batch
+    n, c = scores.shape
+    _, grad = L.softmax_loss(scores, y)
+    np.testing.assert_allclose(grad * n, softmax(scores, axis=1) - np.eye(c)[y], atol=1e-12)
+    np.testing.assert_allclose(grad.sum(axis=1), 0, atol=1e-12)
+
+
+@given(arrays(np.float64, st.integers(1, 6), elements=finite),
+       arrays(np.float64, st.integers(1, 6), elements=finite),
+       st.floats(0.01, 10), st.floats(0, 5), st.floats(0, 1))
+def test_elementwise_losses_are_non_negative(a, b, delta, gamma, alpha):
+    b = np.resize(b, a.shape)
+    y = (b > 0).astype(float)
+    for value in (L.mse_loss(a, b)[0], L.mae_loss(a, b)[0], L.huber_loss(a, b, delta)[0],
+                  L.bce_with_logits(a, y)[0], L.focal_loss(a, y, gamma, alpha)[0]):
+        assert value >= 0
+
+
+extreme = st.sampled_from([-1e4, 1e4, -9999.5, 0.0, 1.0, -3e3, 5e3])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_softmax_and_bce_finite_for_extreme_logits(dtype, data):
+    n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 5))
+    scores = data.draw(arrays(dtype, (n, c), elements=extreme))
+    y = data.draw(arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    targets = data.draw(arrays(dtype, (n, c), elements=st.sampled_from([0.0, 1.0, 0.5])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        results = [L.softmax_loss(scores, y), L.softmax_loss_naive(scores, y),
+                   L.bce_with_logits(scores, targets), L.focal_loss(scores, targets),
+                   L.focal_loss(scores, targets, gamma=0.5, alpha=None)]
+    for loss, grad in results:
+        assert np.isfinite(loss) and np.all(np.isfinite(grad))
+        assert loss.dtype == dtype and grad.dtype == dtype
+    # Exact reference values: the loss of a sample is the gap to the winning score.
+    expected = np.mean(np.max(scores.astype(np.float64), axis=1) - scores[np.arange(n), y])
+    assert results[0][0] >= expected - 1e-3 * max(1.0, expected)
+
+
+@given(class_batches(), st.floats(0.01, 1))
+def test_information_identity_cross_entropy_is_entropy_plus_kl(batch, mix):
+    scores, _ = batch
+    p = softmax(scores, axis=1)
+    q = (1 - mix) * softmax(scores[:, ::-1], axis=1) + mix / scores.shape[1]
+    h, kl, ce = L.entropy(p), L.kl_divergence(p, q), L.cross_entropy(p, q)
+    np.testing.assert_allclose(ce, h + kl, rtol=1e-10, atol=1e-10)
+    assert np.all(kl >= -1e-12) and np.all(ce >= h - 1e-12)
+
+
+# ---------------------------------------------------------------- claims on the Losses page
+
+@pytest.mark.parametrize("c", [2, 3, 10, 100])
+def test_sanity_values_at_initialization(rng, c):
+    scores = rng.normal(size=(200, c)) * 1e-4           # tiny random weights: scores ≈ 0
+    y = rng.integers(0, c, size=200)
+    svm, soft = L.svm_loss(scores, y)[0], L.softmax_loss(scores, y)[0]
+    assert abs(svm - (c - 1)) < 1e-2, f"SVM loss {svm} is not about C - 1 = {c - 1}"
+    assert abs(soft - math.log(c)) < 1e-3, f"softmax loss {soft} is not about log C = {math.log(c)}"
+
+
+def test_svm_vs_softmax_on_the_two_score_vectors():
+    y = np.array([0])
+    a, b = np.array([[10.0, -1.0, -1.0]]), np.array([[10.0, 9.0, 9.0]])
+    assert L.svm_loss(a, y)[0] == 0 and L.svm_loss(b, y)[0] == 0
+    assert np.all(L.svm_loss(b, y)[1] == 0)         # (10, 9, 9) sits exactly on the margin
+    soft_a, soft_b = L.softmax_loss(a, y)[0], L.softmax_loss(b, y)[0]
+    assert soft_a == pytest.approx(math.log1p(2 * math.exp(-11)), rel=1e-12)
+    assert soft_b == pytest.approx(math.log1p(2 * math.exp(-1)), rel=1e-12)
+    assert f"{soft_a:.4g}" == "3.34e-05" and f"{soft_b:.4g}" == "0.5514"   # the page's numbers
+    assert soft_b > 10_000 * soft_a
+
+
+def _hinge_case(d):
+    return d if d > 0 else 0.0
+
+
+@given(st.floats(-1e6, 1e6))
+def test_hinge_case_form_equals_max_form(d):
+    assert _hinge_case(d) == max(0.0, d)
+
+
+def test_svm_loss_matches_the_classic_worked_example():
+    scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    y = np.array([0, 1, 2])
+    per_sample = [2.9, 0.0, 12.9]
+    assert L.svm_loss(scores, y)[0] == pytest.approx(np.mean(per_sample), rel=1e-12)
+    for i in range(3):
+        assert L.svm_loss(scores[i:i + 1], y[i:i + 1])[0] == pytest.approx(per_sample[i], abs=1e-12)
+
+
+def test_svm_zero_loss_weights_are_not_unique(rng):
+    scores, y = class_problem(rng, n=8, c=4)
+    scores[np.arange(8), y] += 10.0                     # every margin holds
+    assert L.svm_loss(scores, y)[0] == 0
+    for lam in (1.5, 2.0, 10.0):                        # λW gives scores λs: still zero loss
+        assert L.svm_loss(lam * scores, y)[0] == 0
+    soft = [L.softmax_loss(lam * scores, y)[0] for lam in (1.0, 2.0, 4.0)]
+    assert soft[0] > soft[1] > soft[2] > 0              # softmax keeps pushing, never 0
+
+
+def test_squared_hinge_is_the_square_of_each_violation(rng):
+    scores, y = class_problem(rng)
+    d = np.maximum(0, scores - scores[np.arange(len(y)), y][:, None] + 1.0)
+    d[np.arange(len(y)), y] = 0
+    assert L.squared_hinge_loss(scores, y)[0] == pytest.approx((d ** 2).sum() / len(y), rel=1e-12)
+
+
+def test_zero_one_loss_has_no_gradient(rng):
+    scores, y = class_problem(rng)
+    loss, grad = L.zero_one_loss(scores, y)
+    assert loss == np.mean(scores.argmax(axis=1) != y)
+    assert np.all(grad == 0)
+    numeric = numerical_gradient(lambda s: L.zero_one_loss(s, y)[0], scores.copy())
+    assert np.all(numeric == 0)          # piecewise constant: no signal for gradient descent
+
+
+def test_binary_cross_entropy_forms_agree(rng):
+    s = rng.normal(size=20) * 4
+    y = rng.integers(0, 2, size=20).astype(float)
+    l_logit, g_logit = L.bce_with_logits(s, y)
+    l_prob, g_prob = L.binary_cross_entropy(sigmoid(s), y)
+    assert l_prob == pytest.approx(l_logit, rel=1e-10)
+    p = sigmoid(s)
+    np.testing.assert_allclose(g_prob * p * (1 - p), g_logit, rtol=1e-8, atol=1e-15)   # chain rule
+    # The y/(1 − y) form is the two-class softmax with scores (0, s): −Σ_j 1[y = j] log p_j.
+    two_class = np.stack([np.zeros_like(s), s], axis=1)
+    assert L.softmax_loss(two_class, y.astype(int))[0] == pytest.approx(l_logit, rel=1e-12)
+    manual = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert l_logit == pytest.approx(manual, rel=1e-10)
+
+
+def test_probability_form_breaks_for_saturated_logits():
+    s, y = np.array([-1e4]), np.array([1.0])
+    assert L.bce_with_logits(s, y)[0] == 1e4
+    assert L.binary_cross_entropy(sigmoid(s), y)[0] == 100.0          # log clamped at −100
+    assert L.binary_cross_entropy(sigmoid(np.array([40.0])), np.zeros(1))[0] == 100.0
+    assert L.bce_with_logits(np.array([40.0]), np.zeros(1))[0] == pytest.approx(40.0)
+
+
+def test_cross_entropy_with_one_hot_is_the_softmax_loss(rng):
+    s, y = rng.normal(size=5), 3
+    assert L.cross_entropy(np.eye(5)[y], softmax(s)) == pytest.approx(
+        L.softmax_loss(s[None], np.array([y]))[0], rel=1e-12)
+    assert L.entropy(np.eye(5)[y]) == 0
+
+
+def test_information_worked_values():
+    p, q = np.array([0.5, 0.5]), np.array([0.9, 0.1])
+    assert L.entropy(p) == pytest.approx(math.log(2))
+    assert L.kl_divergence(p, p) == 0
+    assert L.kl_divergence(p, q) == pytest.approx(0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(5))
+    assert L.kl_divergence(p, q) != pytest.approx(L.kl_divergence(q, p))          # asymmetric
+    assert L.cross_entropy(p, np.array([1.0, 0.0])) == np.inf
+    assert L.kl_divergence(np.array([1.0, 0.0]), p) == pytest.approx(math.log(2))   # 0 log 0 = 0
+
+
+def test_label_smoothing_targets(rng):
+    y, c, eps = np.array([0, 2, 1]), 4, 0.2
+    t = L.smooth_labels(y, c, eps)
+    np.testing.assert_allclose(t.sum(axis=1), 1.0)
+    np.testing.assert_allclose(t[np.arange(3), y], 1 - eps + eps / c)
+    assert np.isclose(t, eps / c).sum() == 3 * (c - 1)
+    scores = rng.normal(size=(3, c))
+    plain = L.soft_cross_entropy(scores, L.smooth_labels(y, c, 0.0))
+    for a, b in zip(plain, L.softmax_loss(scores, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_label_smoothing_has_a_finite_optimum():
+    t = L.smooth_labels(np.array([1]), 3, 0.1)
+    loss, grad = L.soft_cross_entropy(np.log(t), t)          # scores = log t: softmax = t
+    np.testing.assert_allclose(grad, 0, atol=1e-15)
+    assert loss == pytest.approx(L.entropy(t[0]), rel=1e-12)  # the minimum is H(t) > 0
+    far, _ = L.soft_cross_entropy(np.array([[0.0, 50.0, 0.0]]), t)
+    assert far > loss                                        # unlike one-hot targets
+
+
+def test_weighted_cross_entropy(rng):
+    scores, y = class_problem(rng, n=10, c=3)
+    for a, b in zip(L.weighted_softmax_loss(scores, y, np.full(3, 2.5)), L.softmax_loss(scores, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    w = np.array([1.0, 5.0, 0.5])
+    per_sample = -np.log(softmax(scores, axis=1)[np.arange(10), y])
+    expected = np.sum(w[y] * per_sample) / np.sum(w[y])              # divided by Σ w_y, not N
+    assert L.weighted_softmax_loss(scores, y, w)[0] == pytest.approx(expected, rel=1e-12)
+    assert L.weighted_softmax_loss(scores, y, w)[0] != pytest.approx(np.sum(w[y] * per_sample) / 10)
+
+
+def test_focal_loss_reduces_to_bce_and_downweights_easy_examples(rng):
+    s = rng.normal(size=30) * 3
+    y = rng.integers(0, 2, size=30).astype(float)
+    bce = L.bce_with_logits(s, y)
+    for a, b in zip(L.focal_loss(s, y, gamma=0.0, alpha=None), bce):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    for a, b in zip(L.focal_loss(s, y, gamma=0.0, alpha=-1), bce):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    half = L.focal_loss(s, y, gamma=0.0, alpha=0.5)[0]
+    assert half == pytest.approx(bce[0] / 2, rel=1e-12)
+    # alpha weights positives by alpha and negatives by 1 - alpha
+    assert L.focal_loss(s, np.ones(30), gamma=0.0, alpha=0.25)[0] == pytest.approx(
+        0.25 * L.bce_with_logits(s, np.ones(30))[0], rel=1e-12)
+    assert L.focal_loss(s, np.zeros(30), gamma=0.0, alpha=0.25)[0] == pytest.approx(
+        0.75 * L.bce_with_logits(s, np.zeros(30))[0], rel=1e-12)
+    # (1 − p_t)^γ: an easy example (p_t = 0.99) loses far more than a hard one (p_t = 0.3)
+    easy, hard = math.log(99), math.log(0.3 / 0.7)
+    ratio = [L.focal_loss(np.array([v]), np.ones(1), 2.0, None)[0]
+             / L.bce_with_logits(np.array([v]), np.ones(1))[0] for v in (easy, hard)]
+    assert ratio[0] == pytest.approx(0.01 ** 2) and ratio[1] == pytest.approx(0.7 ** 2)
+
+
+def test_focal_loss_matches_its_definition(rng):
+    s = rng.normal(size=(3, 4)) * 2
+    y = rng.uniform(size=(3, 4))
+    p = 1 / (1 + np.exp(-s))
+    ce = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    p_t = p * y + (1 - p) * (1 - y)
+    expected = np.mean((0.25 * y + 0.75 * (1 - y)) * (1 - p_t) ** 2 * ce)
+    assert L.focal_loss(s, y)[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_regression_losses_match_their_definitions(rng):
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    r = a - b
+    assert L.mse_loss(a, b)[0] == pytest.approx(np.mean(r ** 2), rel=1e-12)
+    assert L.mae_loss(a, b)[0] == pytest.approx(np.mean(np.abs(r)), rel=1e-12)
+    assert L.mae_loss(a, a)[1].tolist() == np.zeros_like(a).tolist()       # sign(0) = 0
+
+
+def test_huber_pieces_mse_like_inside_mae_like_outside():
+    delta = 1.5
+    r = np.array([-4.0, -1.5, -0.3, 0.0, 0.7, 1.5, 2.0, 9.0])
+    pointwise = [float(L.huber_loss(np.array([v]), np.zeros(1), delta)[0]) for v in r]
+    for v, h in zip(r, pointwise):
+        if abs(v) <= delta:
+            assert h == pytest.approx(0.5 * v * v, rel=1e-12)                   # ½ r²: MSE/2
+            assert h == pytest.approx(L.mse_loss(np.array([v]), np.zeros(1))[0] / 2, rel=1e-12)
+        else:
+            assert h == pytest.approx(delta * (abs(v) - delta / 2), rel=1e-12)  # δ·|r| − δ²/2
+            assert h == pytest.approx(delta * L.mae_loss(np.array([v]), np.zeros(1))[0]
+                                      - delta ** 2 / 2, rel=1e-12)
+    loss, grad = L.huber_loss(r, np.zeros_like(r), delta)
+    assert loss == pytest.approx(np.mean(pointwise), rel=1e-12)
+    assert np.max(np.abs(grad)) * r.size == delta               # the gradient is bounded by δ
+
+
+@pytest.mark.parametrize("delta", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_huber_value_and_slope_continuous_at_delta_second_derivative_not(delta, sign):
+    def value(r):
+        return float(L.huber_loss(np.array([r]), np.zeros(1), delta)[0])
+
+    def slope(r):
+        return float(L.huber_loss(np.array([r]), np.zeros(1), delta)[1][0])
+
+    k, e = sign * delta, 1e-7
+    assert value(k) == pytest.approx(0.5 * delta ** 2, rel=1e-12)
+    assert value(k - sign * e) == pytest.approx(value(k + sign * e), abs=1e-6)       # ℓ continuous
+    assert slope(k - sign * e) == pytest.approx(slope(k + sign * e), abs=1e-6)       # ℓ' continuous
+    assert slope(k) == sign * delta
+    h = 1e-3
+    inside = (slope(k - sign * h) - slope(k - sign * 2 * h)) / (sign * h)
+    outside = (slope(k + sign * 2 * h) - slope(k + sign * h)) / (sign * h)
+    assert inside == pytest.approx(1.0) and outside == pytest.approx(0.0, abs=1e-12)  # ℓ'' jumps
+
+
+def test_seed_huber_formula_is_the_delta_1_case(rng):
+    r = rng.normal(size=50) * 3
+    seed = np.where(np.abs(r) > 1, np.abs(r) - 0.5, r ** 2 / 2)
+    assert L.huber_loss(r, np.zeros(50), 1.0)[0] == pytest.approx(np.mean(seed), rel=1e-12)
+
+
+# ---------------------------------------------------------------- more claims on the Losses page
+
+@pytest.mark.parametrize("lam", [0.5, 2.0, 7.0])
+@pytest.mark.parametrize("margin", [0.5, 1.0, 3.0])
+def test_hinge_is_positively_homogeneous_so_the_margin_only_sets_the_scale(rng, lam, margin):
+    scores, y = class_problem(rng)
+    loss, _ = L.svm_loss(scores, y, margin)
+    scaled, _ = L.svm_loss(lam * scores, y, lam * margin)          # weights λW, margin λΔ
+    assert scaled == pytest.approx(lam * loss, rel=1e-12)
+
+
+@pytest.mark.parametrize("margin", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("c", [3, 10])
+def test_initial_svm_loss_is_c_minus_one_times_the_margin(margin, c):
+    loss, _ = L.svm_loss(np.zeros((4, c)), np.arange(4) % c, margin)
+    assert loss == pytest.approx((c - 1) * margin, rel=1e-12)
+    assert c - 1 != pytest.approx((c - 1) * margin) or margin == 1.0   # "C - 1" only for Δ = 1
+
+
+@pytest.mark.parametrize("loss", [L.svm_loss, L.softmax_loss, L.squared_hinge_loss])
+def test_weight_gradient_of_a_linear_classifier_is_x_transpose_score_gradient(rng, loss):
+    x, w = rng.normal(size=(7, 4)), rng.normal(size=(4, 5))
+    y = rng.integers(0, 5, size=7)
+    assert _away_from_hinge_kinks(x @ w, y, 1.0)
+    _, dscores = loss(x @ w, y)
+    assert_grad(lambda v: loss(x @ v, y)[0], w, x.T @ dscores)
+
+
+def test_two_class_losses_against_the_margin_as_in_the_figure():
+    m = np.linspace(-3, 3, 61)
+    rows = [np.array([[v, 0.0]]) for v in m]
+    y0 = np.array([0])
+    for v, s in zip(m, rows):
+        assert L.softmax_loss(s, y0)[0] == pytest.approx(math.log1p(math.exp(-v)), rel=1e-12)
+        assert L.softmax_loss(s, y0)[0] == pytest.approx(L.bce_with_logits(np.array([v]), np.ones(1))[0],
+                                                         rel=1e-12)        # = the logistic loss
+        assert L.svm_loss(s, y0)[0] == pytest.approx(max(0.0, 1 - v), abs=1e-12)
+        assert L.squared_hinge_loss(s, y0)[0] == pytest.approx(max(0.0, 1 - v) ** 2, abs=1e-12)
+        assert L.zero_one_loss(s, y0)[0] == (1.0 if v < 0 else 0.0)
+        assert L.softmax_loss(s, y0)[0] > 0                                  # never reaches 0
+
+
+def test_sigmoid_rounds_to_exactly_one_from_37_and_to_zero_for_very_negative_logits():
+    assert sigmoid(np.array([37.0]))[0] == 1.0 and sigmoid(np.array([36.0]))[0] < 1.0
+    assert np.all(sigmoid(np.linspace(37, 1e4, 1000)) == 1.0)
+    assert sigmoid(np.array([-1e4]))[0] == 0.0
+    with np.errstate(divide="ignore"):
+        assert np.log1p(-sigmoid(np.array([37.0])))[0] == -np.inf        # log(1 − 1)
+
+
+def test_probability_form_also_loses_the_gradient_of_saturated_logits():
+    s, y = np.array([-1e4]), np.array([1.0])
+    p = sigmoid(s)
+    _, g_prob = L.binary_cross_entropy(p, y)
+    assert g_prob[0] * p[0] * (1 - p[0]) == 0.0            # chain rule through σ'(s) = 0
+    assert L.bce_with_logits(s, y)[1][0] == -1.0            # the true gradient σ(s) − y
+
+
+def test_mse_on_a_sigmoid_vanishes_when_confidently_wrong_and_is_not_convex():
+    def mse_on_sigmoid(s):
+        return float(L.mse_loss(sigmoid(np.array([s])), np.ones(1))[0])
+
+    def bce(s):
+        return float(L.bce_with_logits(np.array([s]), np.ones(1))[0])
+
+    s = -10.0                                                  # confidently wrong, label 1
+    p = sigmoid(np.array([s]))
+    g_mse = L.mse_loss(p, np.ones(1))[1][0] * p[0] * (1 - p[0])
+    assert g_mse == pytest.approx(2 * (p[0] - 1) * p[0] * (1 - p[0]), rel=1e-12)
+    assert abs(g_mse) < 1e-4
+    assert L.bce_with_logits(np.array([s]), np.ones(1))[1][0] == pytest.approx(-1.0, abs=1e-4)
+    h = 1e-3
+    second = [(f(v + h) - 2 * f(v) + f(v - h)) / h ** 2 for f in (mse_on_sigmoid, bce) for v in (-3.0,)]
+    assert second[0] < 0 < second[1]                           # MSE∘σ concave there, BCE convex
+    grid = np.linspace(-10, 10, 201)
+    assert all((bce(v + h) - 2 * bce(v) + bce(v - h)) / h ** 2 > 0 for v in grid)
+
+
+def test_constant_prediction_minimizes_mse_at_the_mean_and_mae_at_the_median(rng):
+    y = rng.standard_exponential(size=41) ** 2                 # skewed: mean and median differ
+    grid = np.linspace(y.min(), y.max(), 2_001)
+    mse = [L.mse_loss(np.full_like(y, c), y)[0] for c in grid]
+    mae = [L.mae_loss(np.full_like(y, c), y)[0] for c in grid]
+    step = grid[1] - grid[0]
+    assert abs(grid[np.argmin(mse)] - y.mean()) <= step
+    assert abs(grid[np.argmin(mae)] - np.median(y)) <= step
+    assert abs(y.mean() - np.median(y)) > 10 * step
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0, 2.0])
+def test_smooth_l1_is_huber_divided_by_beta(rng, beta):
+    r = rng.normal(size=200) * 3
+    a = np.abs(r)
+    smooth_l1 = np.mean(np.where(a < beta, 0.5 * r * r / beta, a - 0.5 * beta))   # PyTorch's docs
+    assert smooth_l1 == pytest.approx(L.huber_loss(r, np.zeros_like(r), beta)[0] / beta, rel=1e-12)
+    slope = L.huber_loss(np.array([10.0]), np.zeros(1), beta)[1][0] / beta
+    assert slope == pytest.approx(1.0)                      # linear part of smooth L1: slope 1
+
+
+@pytest.mark.parametrize("eps, c", [(0.1, 3), (0.1, 10), (0.3, 5)])
+def test_label_smoothing_optimum_has_a_finite_logit_gap(eps, c):
+    gap = math.log((1 - eps + eps / c) / (eps / c))
+    scores = np.zeros((1, c))
+    scores[0, 1] = gap
+    t = L.smooth_labels(np.array([1]), c, eps)
+    loss, grad = L.soft_cross_entropy(scores, t)
+    np.testing.assert_allclose(grad, 0, atol=1e-15)
+    np.testing.assert_allclose(softmax(scores, axis=1), t, rtol=1e-12)
+    assert loss == pytest.approx(L.entropy(t[0]), rel=1e-12) and loss > 0
+    for other in (gap - 0.5, gap + 0.5):                  # a larger or smaller gap costs more
+        scores[0, 1] = other
+        assert L.soft_cross_entropy(scores, t)[0] > loss
+
+
+def test_label_smoothing_equals_pytorchs_documented_mixture(rng):
+    scores, y = class_problem(rng, n=8, c=6)
+    eps = 0.2
+    log_p = np.log(softmax(scores, axis=1))
+    nll = -log_p[np.arange(8), y].mean()
+    uniform = -log_p.mean(axis=1).mean()
+    expected = (1 - eps) * nll + eps * uniform
+    assert L.soft_cross_entropy(scores, L.smooth_labels(y, 6, eps))[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_focal_loss_defaults_are_the_retinanet_values():
+    import inspect
+
+    params = inspect.signature(L.focal_loss).parameters
+    assert params["gamma"].default == 2.0 and params["alpha"].default == 0.25
+
+
+def test_scaled_weights_svm_reaches_zero_and_stays_softmax_keeps_decreasing(rng):
+    n, c = 64, 5
+    scores, y = rng.normal(size=(n, c)), rng.integers(0, c, size=n)
+    scores[np.arange(n), y] = scores.max(axis=1) + rng.uniform(0.2, 1.0, size=n)   # all correct
+    lam = np.linspace(0.0, 8.0, 161)
+    svm = np.array([L.svm_loss(k * scores, y)[0] for k in lam])
+    soft = np.array([L.softmax_loss(k * scores, y)[0] for k in lam])
+    first_zero = np.argmax(svm == 0)
+    assert svm[first_zero] == 0 and 0 < first_zero and np.all(svm[first_zero:] == 0)
+    assert np.all(np.diff(soft) < 0) and np.all(soft > 0)
+
+
+def test_kl_is_not_a_distance_and_cross_entropy_of_p_with_itself_is_its_entropy():
+    p, q, r = np.array([0.9, 0.1]), np.array([0.5, 0.5]), np.array([0.1, 0.9])
+    assert L.kl_divergence(p, r) > L.kl_divergence(p, q) + L.kl_divergence(q, r)   # no triangle ineq.
+    assert L.kl_divergence(p, q) != pytest.approx(L.kl_divergence(q, p))
+    assert L.cross_entropy(q, q) == pytest.approx(math.log(2)) and L.cross_entropy(q, q) > 0
+
+
+def test_speedup_table_is_a_well_formed_markdown_table():
+    from tools.figures.losses import TABLES, speedup_table
+
+    assert TABLES == {"losses-speedup.md": speedup_table}
+    text = speedup_table(shapes=((20, 3, 1), (30, 4, 1)))
+    lines = text.splitlines()
+    assert lines[0] == "| loss | N | C | loop (ms) | vectorized (ms) | speedup |"
+    rows = [line.split("|")[1:-1] for line in lines[2:6]]
+    assert [(r[0].strip(), r[1].strip(), r[2].strip()) for r in rows] == [
+        ("SVM (hinge)", "20", "3"), ("softmax cross-entropy", "20", "3"),
+        ("SVM (hinge)", "30", "4"), ("softmax cross-entropy", "30", "4")]
+    for r in rows:
+        loop, vectorized, speedup = float(r[3]), float(r[4]), r[5].strip()
+        assert loop > 0 and vectorized > 0 and speedup.endswith("×")
+    assert lines[6] == "" and "time.perf_counter" in lines[7] and "$" not in text
+
+
+# ---------------------------------------------------------------- dtypes, labels, purity
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtypes_are_kept(rng, dtype):
+    scores, y = class_problem(rng)
+    scores = scores.astype(dtype)
+    t = rng.uniform(size=scores.shape).astype(dtype)
+    for loss, grad in (L.svm_loss(scores, y), L.softmax_loss(scores, y),
+                       L.squared_hinge_loss(scores, y), L.mse_loss(scores, t),
+                       L.huber_loss(scores, t), L.mae_loss(scores, t),
+                       L.bce_with_logits(scores, t), L.focal_loss(scores, t)):
+        assert loss.dtype == dtype and grad.dtype == dtype
+
+
+@pytest.mark.parametrize("label_dtype", [np.int8, np.uint8, np.int16, np.uint32, np.int64])
+def test_any_integer_label_dtype(rng, label_dtype):
+    scores, y = class_problem(rng)
+    expected = L.softmax_loss(scores, y)[0]
+    assert L.softmax_loss(scores, y.astype(label_dtype))[0] == expected
+    assert L.svm_loss(scores, y.astype(label_dtype))[0] == L.svm_loss(scores, y)[0]
+
+
+def test_inputs_are_not_modified(rng):
+    scores, y = class_problem(rng)
+    t = rng.uniform(size=scores.shape)
+    w = np.ones(scores.shape[1])
+    args = [scores, y, t, w]
+    before = [a.copy() for a in args]
+    for f, a in ((L.svm_loss, (scores, y)), (L.svm_loss_naive, (scores, y)),
+                 (L.squared_hinge_loss, (scores, y)), (L.softmax_loss, (scores, y)),
+                 (L.softmax_loss_naive, (scores, y)), (L.zero_one_loss, (scores, y)),
+                 (L.weighted_softmax_loss, (scores, y, w)), (L.soft_cross_entropy, (scores, t)),
+                 (L.mse_loss, (scores, t)), (L.mae_loss, (scores, t)), (L.huber_loss, (scores, t)),
+                 (L.bce_with_logits, (scores, t)), (L.focal_loss, (scores, t)),
+                 (L.binary_cross_entropy, (t, t))):
+        f(*a)
+    for a, b in zip(args, before):
+        assert np.array_equal(a, b)
+
+
+# ---------------------------------------------------------------- bad input
+
+S = np.zeros((2, 3))
+Y = np.array([0, 2])
+
+
+@pytest.mark.parametrize("loss", [L.svm_loss, L.svm_loss_naive, L.squared_hinge_loss,
+                                  L.softmax_loss, L.softmax_loss_naive, L.zero_one_loss])
+@pytest.mark.parametrize("scores,y,match", [
+    (np.zeros(3), np.array([0]), "^scores"),                    # not 2-D
+    (np.zeros((2, 3, 1)), Y, "^scores"),
+    (np.zeros((0, 3)), np.zeros(0, dtype=int), "^scores"),      # empty batch
+    (S, np.array([0.0, 2.0]), "^y "),                           # float labels
+    (S, np.array([True, False]), "^y "),                        # bool labels
+    (S, np.array([0, 1, 2]), "^y "),                            # wrong length
+    (S, np.array([[0], [2]]), "^y "),
+    (S, np.array([0, 3]), "^y "),                               # out of range
+    (S, np.array([-1, 0]), "^y "),
+])
+def test_class_losses_reject_bad_input(loss, scores, y, match):
+    with pytest.raises(ValueError, match=match):
+        loss(scores, y)
+
+
+@pytest.mark.parametrize("loss", [L.svm_loss, L.svm_loss_naive, L.squared_hinge_loss])
+def test_negative_margin_rejected(loss):
+    with pytest.raises(ValueError, match="^margin"):
+        loss(S, Y, margin=-1.0)
+
+
+@pytest.mark.parametrize("loss", [L.mse_loss, L.mae_loss, L.huber_loss, L.bce_with_logits,
+                                  L.focal_loss])
+def test_shape_mismatch_rejected(loss):
+    with pytest.raises(ValueError, match="^(target|y) must have the shape"):
+        loss(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("kwargs,match", [({"delta": 0.0}, "^delta"), ({"delta": -1.0}, "^delta"),
+                                          ({"delta": float("nan")}, "^delta")])
+def test_huber_delta_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        L.huber_loss(np.zeros(2), np.zeros(2), **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"gamma": -0.5}, "^gamma"), ({"alpha": 1.5}, "^alpha"),
+                                          ({"alpha": -0.5}, "^alpha"), ({"alpha": True}, "^alpha")])
+def test_focal_hyperparameters_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        L.focal_loss(np.zeros(2), np.zeros(2), **kwargs)
+
+
+@pytest.mark.parametrize("loss", [L.bce_with_logits, L.focal_loss])
+def test_binary_targets_outside_unit_interval_rejected(loss):
+    with pytest.raises(ValueError, match="^y "):
+        loss(np.zeros(2), np.array([0.0, 2.0]))
+
+
+def test_other_bad_inputs():
+    with pytest.raises(ValueError, match="^probs"):
+        L.binary_cross_entropy(np.array([1.5]), np.array([1.0]))
+    with pytest.raises(ValueError, match="^weights"):
+        L.weighted_softmax_loss(S, Y, np.ones(2))
+    with pytest.raises(ValueError, match="^weights"):
+        L.weighted_softmax_loss(S, Y, np.array([1.0, -1.0, 1.0]))
+    with pytest.raises(ValueError, match="^target"):
+        L.soft_cross_entropy(S, np.ones((2, 2)))
+    with pytest.raises(ValueError, match="^epsilon"):
+        L.smooth_labels(Y, 3, 1.5)
+    with pytest.raises(ValueError, match="^num_classes"):
+        L.smooth_labels(Y, 0, 0.1)
+    with pytest.raises(ValueError, match="^y "):
+        L.smooth_labels(np.array([0, 3]), 3, 0.1)
+    with pytest.raises(ValueError, match="^p "):
+        L.entropy(np.array([0.5, 0.6]))
+    with pytest.raises(ValueError, match="^q "):
+        L.kl_divergence(np.array([0.5, 0.5]), np.array([-0.5, 1.5]))
+    with pytest.raises(ValueError, match="^(pred|target)"):
+        L.mse_loss(np.zeros(0), np.zeros(0))

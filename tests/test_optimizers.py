@@ -1,0 +1,999 @@
+"""Optimizers: torch.optim's update rules checked by hand for three steps, the textbook forms and
+when they coincide, and every checkable claim of the Optimizers page."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from snippets.gradcheck import numerical_gradient, rel_error
+from snippets.optimizers import (
+    SGD, AdaGrad, Adam, AdamEpsInRoot, AdamW, MomentumCS231n, MomentumEWA, NesterovLookahead,
+    RMSProp, RMSPropEpsInRoot, SeedNesterov, clip_grad_norm, cosine_lr, ewa,
+    ill_conditioned_quadratic, minibatches, newton_step, rosenbrock, run_optimizer, saddle,
+    step_lr, steps_to_tolerance, warmup_lr)
+
+GRADS = [np.array([1.0, 2.0]), np.array([-0.5, 1.0]), np.array([0.25, 0.0])]
+THETA0 = np.array([1.0, -2.0])
+
+
+def three_steps(opt, theta=THETA0, grads=GRADS):
+    out = []
+    for g in grads:
+        theta = opt.step(theta, g)
+        out.append(theta)
+    return out
+
+
+def assert_steps(actual, expected):
+    for t, (a, e) in enumerate(zip(actual, expected), start=1):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-15, err_msg=f"step {t}")
+
+
+# --- the first three steps of every optimizer, by hand ------------------------------------------
+
+def test_sgd_plain_three_steps():
+    # θ ← θ − η g with η = 0.1
+    assert_steps(three_steps(SGD(lr=0.1)),
+                 [[1 - 0.1 * 1, -2 - 0.1 * 2], [0.9 + 0.1 * 0.5, -2.2 - 0.1 * 1],
+                  [0.95 - 0.1 * 0.25, -2.3 - 0.1 * 0]])
+
+
+def test_sgd_momentum_three_steps():
+    # b1 = g1; b_t = 0.9 b + g; θ ← θ − 0.1 b
+    b1 = [1.0, 2.0]
+    b2 = [0.9 * 1 - 0.5, 0.9 * 2 + 1]               # [0.4, 2.8]
+    b3 = [0.9 * 0.4 + 0.25, 0.9 * 2.8 + 0]          # [0.61, 2.52]
+    expected = [[1 - 0.1 * b1[0], -2 - 0.1 * b1[1]]]
+    expected.append([expected[0][0] - 0.1 * b2[0], expected[0][1] - 0.1 * b2[1]])
+    expected.append([expected[1][0] - 0.1 * b3[0], expected[1][1] - 0.1 * b3[1]])
+    assert_steps(three_steps(SGD(lr=0.1, momentum=0.9)), expected)
+    assert_steps(three_steps(SGD(lr=0.1, momentum=0.9)),
+                 [[0.9, -2.2], [0.86, -2.48], [0.799, -2.732]])
+
+
+def test_sgd_nesterov_three_steps():
+    # same buffers as above; the step uses d = g + 0.9 b
+    d1 = [1 + 0.9 * 1.0, 2 + 0.9 * 2.0]             # [1.9, 3.8]
+    d2 = [-0.5 + 0.9 * 0.4, 1 + 0.9 * 2.8]          # [-0.14, 3.52]
+    d3 = [0.25 + 0.9 * 0.61, 0 + 0.9 * 2.52]        # [0.799, 2.268]
+    assert_steps(three_steps(SGD(lr=0.1, momentum=0.9, nesterov=True)),
+                 [[1 - 0.1 * d1[0], -2 - 0.1 * d1[1]],
+                  [0.81 - 0.1 * d2[0], -2.38 - 0.1 * d2[1]],
+                  [0.824 - 0.1 * d3[0], -2.732 - 0.1 * d3[1]]])
+
+
+def test_sgd_weight_decay_with_momentum_three_steps():
+    # g' = g + 0.5 θ goes into the buffer; η = 0.1, μ = 0.9, θ0 = 2, g = 1, -1, 0.5
+    b1 = 1 + 0.5 * 2.0                               # 2.0
+    t1 = 2.0 - 0.1 * b1                              # 1.8
+    b2 = 0.9 * b1 + (-1 + 0.5 * t1)                  # 1.7
+    t2 = t1 - 0.1 * b2                               # 1.63
+    b3 = 0.9 * b2 + (0.5 + 0.5 * t2)                 # 2.845
+    t3 = t2 - 0.1 * b3                               # 1.3455
+    opt = SGD(lr=0.1, momentum=0.9, weight_decay=0.5)
+    got = three_steps(opt, np.array([2.0]), [np.array([1.0]), np.array([-1.0]), np.array([0.5])])
+    assert_steps(got, [[t1], [t2], [t3]])
+    assert_steps(got, [[1.8], [1.63], [1.3455]])
+
+
+def test_adagrad_three_steps():
+    # s ← s + g²; θ ← θ − 0.1 g / (√s + 1e-10)
+    grads = [np.array([2.0, -1.0]), np.array([1.0, -1.0]), np.array([-2.0, 0.5])]
+    e = 1e-10
+    t1 = [0 - 0.1 * 2 / (math.sqrt(4) + e), 0 + 0.1 * 1 / (math.sqrt(1) + e)]
+    t2 = [t1[0] - 0.1 * 1 / (math.sqrt(4 + 1) + e), t1[1] + 0.1 * 1 / (math.sqrt(1 + 1) + e)]
+    t3 = [t2[0] + 0.1 * 2 / (math.sqrt(5 + 4) + e), t2[1] - 0.1 * 0.5 / (math.sqrt(2 + 0.25) + e)]
+    assert_steps(three_steps(AdaGrad(lr=0.1), np.zeros(2), grads), [t1, t2, t3])
+
+
+def test_rmsprop_three_steps():
+    # s ← 0.99 s + 0.01 g²; θ ← θ − 0.01 g / (√s + 1e-8); θ0 = 1, g = 2, -1, 0.5
+    s1 = 0.01 * 4                                    # 0.04
+    s2 = 0.99 * s1 + 0.01 * 1                        # 0.0496
+    s3 = 0.99 * s2 + 0.01 * 0.25                     # 0.051604
+    t1 = 1 - 0.01 * 2 / (math.sqrt(s1) + 1e-8)
+    t2 = t1 + 0.01 * 1 / (math.sqrt(s2) + 1e-8)
+    t3 = t2 - 0.01 * 0.5 / (math.sqrt(s3) + 1e-8)
+    got = three_steps(RMSProp(), np.array([1.0]), [np.array([2.0]), np.array([-1.0]),
+                                                   np.array([0.5])])
+    assert_steps(got, [[t1], [t2], [t3]])
+
+
+def _adam_by_hand(grads, theta0, lr, wd=0.0, decoupled=False, eps=1e-8, eps_in_root=False):
+    """Adam written out with scalar arithmetic, β = (0.9, 0.999)."""
+    m = v = 0.0
+    theta, out = theta0, []
+    for t, g in enumerate(grads, start=1):
+        if decoupled:
+            theta = theta * (1 - lr * wd)
+        else:
+            g = g + wd * theta
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        m_hat, v_hat = m / (1 - 0.9 ** t), v / (1 - 0.999 ** t)
+        denom = math.sqrt(v_hat + eps) if eps_in_root else math.sqrt(v_hat) + eps
+        theta = theta - lr * m_hat / denom
+        out.append([theta])
+    return out
+
+
+def test_adam_three_steps():
+    # g = 2, -1, 0.5; θ0 = 1; η = 0.1
+    m1, v1 = 0.1 * 2, 0.001 * 4                      # 0.2, 0.004
+    m2, v2 = 0.9 * m1 + 0.1 * -1, 0.999 * v1 + 0.001 * 1
+    m3, v3 = 0.9 * m2 + 0.1 * 0.5, 0.999 * v2 + 0.001 * 0.25
+    t1 = 1 - 0.1 * (m1 / 0.1) / (math.sqrt(v1 / 0.001) + 1e-8)          # ≈ 1 − 0.1·sign(2)
+    t2 = t1 - 0.1 * (m2 / (1 - 0.9 ** 2)) / (math.sqrt(v2 / (1 - 0.999 ** 2)) + 1e-8)
+    t3 = t2 - 0.1 * (m3 / (1 - 0.9 ** 3)) / (math.sqrt(v3 / (1 - 0.999 ** 3)) + 1e-8)
+    grads = [np.array([2.0]), np.array([-1.0]), np.array([0.5])]
+    got = three_steps(Adam(lr=0.1), np.array([1.0]), grads)
+    assert_steps(got, [[t1], [t2], [t3]])
+    assert_steps(got, _adam_by_hand([2.0, -1.0, 0.5], 1.0, 0.1))
+    # the seeds' bias corrections m/(1 − β1) (no power t) and m /= (1 − β1ᵗ) (in place) agree at
+    # step 1 and not at step 2: the hand values above tell them apart
+    seed_t2 = t1 - 0.1 * (m2 / 0.1) / (math.sqrt(v2 / 0.001) + 1e-8)
+    assert abs(float(got[1][0]) - seed_t2) > 1e-3
+
+
+def test_adam_l2_three_steps():
+    grads = [np.array([2.0]), np.array([-1.0]), np.array([0.5])]
+    got = three_steps(Adam(lr=0.1, weight_decay=0.3), np.array([1.0]), grads)
+    assert_steps(got, _adam_by_hand([2.0, -1.0, 0.5], 1.0, 0.1, wd=0.3))
+
+
+def test_adamw_three_steps():
+    # θ ← θ(1 − 0.1·0.3), then the Adam step with the raw gradient
+    grads = [np.array([2.0]), np.array([-1.0]), np.array([0.5])]
+    m1, v1 = 0.1 * 2, 0.001 * 4
+    m2, v2 = 0.9 * m1 + 0.1 * -1, 0.999 * v1 + 0.001 * 1
+    m3, v3 = 0.9 * m2 + 0.1 * 0.5, 0.999 * v2 + 0.001 * 0.25
+    t1 = 1 * (1 - 0.03) - 0.1 * (m1 / 0.1) / (math.sqrt(v1 / 0.001) + 1e-8)
+    t2 = t1 * (1 - 0.03) - 0.1 * (m2 / 0.19) / (math.sqrt(v2 / (1 - 0.999 ** 2)) + 1e-8)
+    t3 = t2 * (1 - 0.03) - 0.1 * (m3 / 0.271) / (math.sqrt(v3 / (1 - 0.999 ** 3)) + 1e-8)
+    got = three_steps(AdamW(lr=0.1, weight_decay=0.3), np.array([1.0]), grads)
+    assert_steps(got, [[t1], [t2], [t3]])
+
+
+def test_textbook_forms_three_steps():
+    g = [np.array([2.0]), np.array([-1.0]), np.array([0.5])]
+    # EWA: v = 0.9 v + 0.1 g; θ ← θ − α v (α = 0.5)
+    v1, v2, v3 = 0.2, 0.9 * 0.2 - 0.1, 0.9 * 0.08 + 0.05
+    assert_steps(three_steps(MomentumEWA(lr=0.5), np.array([1.0]), g),
+                 [[1 - 0.5 * v1], [1 - 0.5 * (v1 + v2)], [1 - 0.5 * (v1 + v2 + v3)]])
+    # bias-corrected EWA: v̂ = v / (1 − 0.9ᵗ)
+    assert_steps(three_steps(MomentumEWA(lr=0.5, bias_correction=True), np.array([1.0]), g),
+                 [[1 - 0.5 * v1 / 0.1], [1 - 0.5 * (v1 / 0.1 + v2 / 0.19)],
+                  [1 - 0.5 * (v1 / 0.1 + v2 / 0.19 + v3 / 0.271)]])
+    # CS231n: v = 0.9 v − 0.1 g; θ ← θ + v
+    w1, w2, w3 = -0.2, 0.9 * -0.2 + 0.1, 0.9 * -0.08 - 0.05
+    assert_steps(three_steps(MomentumCS231n(lr=0.1, mu=0.9), np.array([1.0]), g),
+                 [[1 + w1], [1 + w1 + w2], [1 + w1 + w2 + w3]])
+    # ε inside the root
+    s1, s2, s3 = 0.04, 0.99 * 0.04 + 0.01, 0.99 * 0.0496 + 0.0025
+    t1 = 1 - 0.01 * 2 / math.sqrt(s1 + 1e-8)
+    t2 = t1 + 0.01 / math.sqrt(s2 + 1e-8)
+    t3 = t2 - 0.01 * 0.5 / math.sqrt(s3 + 1e-8)
+    assert_steps(three_steps(RMSPropEpsInRoot(), np.array([1.0]), g), [[t1], [t2], [t3]])
+    assert_steps(three_steps(AdamEpsInRoot(lr=0.1), np.array([1.0]), g),
+                 _adam_by_hand([2.0, -1.0, 0.5], 1.0, 0.1, eps_in_root=True))
+
+
+def test_nesterov_lookahead_three_steps():
+    # f = θ²/2 (∇f = θ); ahead = θ − 0.9 m; m ← 0.9 m + 0.1 ∇f(ahead); θ ← θ − m
+    m1 = 0.1 * 1.0                                   # ahead = θ0 = 1
+    t1 = 1.0 - m1                                    # 0.9
+    m2 = 0.9 * m1 + 0.1 * (t1 - 0.9 * m1)            # ahead = 0.81
+    t2 = t1 - m2
+    m3 = 0.9 * m2 + 0.1 * (t2 - 0.9 * m2)
+    t3 = t2 - m3
+    opt, theta, got = NesterovLookahead(lr=0.1, momentum=0.9), np.array([1.0]), []
+    for _ in range(3):
+        theta = opt.step(theta, opt.lookahead(theta))
+        got.append(theta)
+    assert_steps(got, [[t1], [t2], [t3]])
+    # the seeds' sign evaluates at θ + 0.9 m instead
+    m2_seed = 0.9 * m1 + 0.1 * (t1 + 0.9 * m1)
+    seed, theta = SeedNesterov(lr=0.1, momentum=0.9), np.array([1.0])
+    theta = seed.step(theta, seed.lookahead(theta))
+    theta = seed.step(theta, seed.lookahead(theta))
+    assert float(theta[0]) == pytest.approx(t1 - m2_seed, rel=1e-12)
+
+
+# --- convergence ---------------------------------------------------------------------------------
+
+CONVEX = [
+    ("GD", lambda: SGD(lr=0.015)),
+    ("momentum", lambda: SGD(lr=0.003, momentum=0.9)),
+    ("nesterov", lambda: SGD(lr=0.01, momentum=0.9, nesterov=True)),
+    ("adagrad", lambda: AdaGrad(lr=1.0)),
+    ("adam", lambda: Adam(lr=0.1)),
+    ("adamw", lambda: AdamW(lr=0.1, weight_decay=0.0)),
+]
+
+
+@pytest.mark.parametrize("angle", [0.0, np.pi / 4])
+@pytest.mark.parametrize("name, make", CONVEX, ids=[c[0] for c in CONVEX])
+def test_converges_on_convex_quadratic(name, make, angle):
+    f = lambda p: ill_conditioned_quadratic(p, (1.0, 100.0), angle)  # noqa: E731
+    path = run_optimizer(make(), f, np.array([-3.0, 1.0]), 3000)
+    assert len(path) == 3001
+    assert np.linalg.norm(path[-1]) < 1e-3
+    values = f(path)[0]
+    assert values[-1] < 1e-6 * values[0]
+
+
+@pytest.mark.parametrize("angle", [0.0, np.pi / 4])
+def test_rmsprop_with_a_constant_rate_ends_in_a_two_cycle(angle):
+    """With constant η, RMSProp reaches the minimum and then hovers: once g only flips sign,
+    s → g² and every coordinate steps by exactly η, i.e. jumps between +η/2 and −η/2.
+    Decaying η (cosine schedule) makes it converge."""
+    f = lambda p: ill_conditioned_quadratic(p, (1.0, 100.0), angle)  # noqa: E731
+    path = run_optimizer(RMSProp(lr=0.01), f, np.array([-3.0, 1.0]), 5000)
+    assert np.linalg.norm(path, axis=1).min() < 1e-4
+    np.testing.assert_allclose(np.abs(path[-2:]), 0.01 / 2, rtol=1e-5)
+    np.testing.assert_allclose(path[-1], -path[-2], rtol=1e-5)
+    opt, x = RMSProp(lr=0.01), np.array([-3.0, 1.0])
+    for t in range(5000):
+        opt.lr = max(cosine_lr(0.01, t, 5000), 1e-12)
+        x = opt.step(x, f(x)[1])
+    assert np.linalg.norm(x) < 1e-6
+
+
+# --- the three momentum forms ------------------------------------------------------------------
+
+def _path(opt, grads, lrs=None, theta=np.zeros(3)):
+    out = []
+    for t, g in enumerate(grads):
+        if lrs is not None:
+            opt.lr = lrs[t]
+        theta = opt.step(theta, g)
+        out.append(theta)
+    return np.array(out)
+
+
+@given(lr=st.floats(1e-3, 1.0), mu=st.floats(0.0, 0.99), seed=st.integers(0, 2 ** 16))
+def test_momentum_forms_coincide_with_constant_lr(lr, mu, seed):
+    """Zero-started buffers, same gradients, β = μ, constant η:
+    CS231n(η) ≡ torch(η) ≡ EWA(α = η/(1 − μ), no bias correction)."""
+    grads = np.random.default_rng(seed).standard_normal((30, 3))
+    torch_form = _path(SGD(lr=lr, momentum=mu), grads)
+    cs231n = _path(MomentumCS231n(lr=lr, mu=mu), grads)
+    np.testing.assert_allclose(cs231n, torch_form, rtol=1e-9, atol=1e-9)
+    if mu > 0:
+        ewa_form = _path(MomentumEWA(lr=lr / (1 - mu), beta=mu), grads)
+        np.testing.assert_allclose(ewa_form, torch_form, rtol=1e-9, atol=1e-9)
+
+
+def test_momentum_forms_on_a_trajectory():
+    f = lambda p: ill_conditioned_quadratic(p, (1.0, 100.0), 0.3)  # noqa: E731
+    x0 = np.array([-3.0, 1.0])
+    torch_form = run_optimizer(SGD(lr=0.003, momentum=0.9), f, x0, 200)
+    np.testing.assert_allclose(run_optimizer(MomentumCS231n(lr=0.003, mu=0.9), f, x0, 200),
+                               torch_form, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(run_optimizer(MomentumEWA(lr=0.03, beta=0.9), f, x0, 200),
+                               torch_form, rtol=1e-9, atol=1e-12)
+
+
+def test_momentum_forms_under_a_schedule():
+    """With η_t changing, EWA with α_t = η_t/(1 − β) still equals torch; CS231n does not:
+    after two steps they differ by exactly μ(η₂ − η₁) g₁."""
+    rng = np.random.default_rng(1)
+    grads = rng.standard_normal((20, 3))
+    lrs = [0.1 * 0.8 ** t for t in range(20)]
+    torch_form = _path(SGD(lr=lrs[0], momentum=0.9), grads, lrs)
+    ewa_form = _path(MomentumEWA(lr=lrs[0] / 0.1, beta=0.9), grads, [lr / 0.1 for lr in lrs])
+    np.testing.assert_allclose(ewa_form, torch_form, rtol=1e-12, atol=1e-12)
+    cs231n = _path(MomentumCS231n(lr=lrs[0], mu=0.9), grads, lrs)
+    np.testing.assert_allclose(cs231n[0], torch_form[0], rtol=1e-12)
+    np.testing.assert_allclose(cs231n[1] - torch_form[1], 0.9 * (lrs[1] - lrs[0]) * grads[0],
+                               rtol=1e-9)
+    assert np.abs(cs231n - torch_form)[1:].min(axis=1).max() > 1e-4
+
+
+def test_momentum_forms_that_do_not_coincide():
+    grads = np.random.default_rng(2).standard_normal((10, 3))
+    torch_form = _path(SGD(lr=0.1, momentum=0.9), grads)
+    # EWA with the SAME α = η: every step (1 − β) = 10 times smaller
+    np.testing.assert_allclose(_path(MomentumEWA(lr=0.1, beta=0.9), grads), 0.1 * torch_form,
+                               rtol=1e-12, atol=1e-15)
+    # bias-corrected EWA with α = η/(1 − β): first step 1/(1 − β) times too big, then drifts
+    corrected = _path(MomentumEWA(lr=1.0, beta=0.9, bias_correction=True), grads)
+    np.testing.assert_allclose(corrected[0], 10 * torch_form[0], rtol=1e-12)
+    assert np.abs(corrected - torch_form).max() > 0.1
+    # EWA started at the first gradient (the seeds' S₁ = Y₁) and θ ← θ − α S: no α matches
+    s, theta, seeded = grads[0], np.zeros(3), []
+    for t, g in enumerate(grads):
+        s = g if t == 0 else 0.9 * s + 0.1 * g
+        theta = theta - 0.1 * s
+        seeded.append(theta)
+    np.testing.assert_allclose(seeded[0], torch_form[0])                # same first step …
+    assert np.abs(np.array(seeded[1]) - torch_form[1]).max() > 1e-3      # … then not
+
+
+def test_torch_buffer_start_is_the_zero_start():
+    """torch sets b₁ = g₁; with dampening 0 that is b₀ = 0 then b₁ = μ·0 + g₁."""
+    grads = np.random.default_rng(3).standard_normal((15, 4))
+    b, theta, expected = np.zeros(4), np.zeros(4), []
+    for g in grads:
+        b = 0.9 * b + g
+        theta = theta - 0.05 * b
+        expected.append(theta)
+    np.testing.assert_allclose(_path(SGD(lr=0.05, momentum=0.9), grads, theta=np.zeros(4)),
+                               expected, rtol=1e-12, atol=1e-15)
+
+
+# --- Nesterov -----------------------------------------------------------------------------------
+
+def test_torch_nesterov_iterates_are_the_lookahead_points():
+    f = lambda p: ill_conditioned_quadratic(p, (1.0, 100.0), 0.5)  # noqa: E731
+    x0 = np.array([-3.0, 1.0])
+    torch_path = run_optimizer(SGD(lr=0.005, momentum=0.9, nesterov=True), f, x0, 100)
+    opt, theta, ahead = NesterovLookahead(lr=0.005, momentum=0.9), x0, [x0]
+    for _ in range(100):
+        theta = opt.step(theta, f(opt.lookahead(theta))[1])
+        ahead.append(opt.lookahead(theta))
+    np.testing.assert_allclose(torch_path, ahead, rtol=1e-9, atol=1e-12)
+
+
+def test_seed_nesterov_diverges_where_nesterov_converges():
+    f = lambda p: ill_conditioned_quadratic(p, (1.0, 100.0))  # noqa: E731
+    x0 = np.array([-3.0, 1.0])
+    right = run_optimizer(SGD(lr=0.01, momentum=0.9, nesterov=True), f, x0, 500)
+    lookahead = run_optimizer(NesterovLookahead(lr=0.01, momentum=0.9), f, x0, 500)
+    wrong = run_optimizer(SeedNesterov(lr=0.01, momentum=0.9), f, x0, 500)
+    assert np.linalg.norm(right[-1]) < 1e-3 and np.linalg.norm(lookahead[-1]) < 1e-3
+    assert len(wrong) < 501 or np.linalg.norm(wrong[-1]) > 1e10
+    assert np.linalg.norm(wrong[30]) > 100 * np.linalg.norm(x0)
+
+
+def _iteration_matrix(make, lr, mu, h):
+    """The 2×2 matrix mapping (θ, m) to the next (θ, m) on f = h θ²/2."""
+    cols = []
+    for theta, m in [(1.0, 0.0), (0.0, 1.0)]:
+        opt = make(lr, mu)
+        opt.m = np.array([m])
+        opt.t = 1
+        opt._shape = (1,)
+        new = opt.step(np.array([theta]), h * opt.lookahead(np.array([theta])))
+        cols.append([float(new[0]), float(opt.m[0])])
+    return np.array(cols).T
+
+
+@pytest.mark.parametrize("lr, mu, h", [(0.1, 0.9, 1.0), (0.01, 0.9, 100.0), (0.3, 0.5, 2.0)])
+def test_nesterov_determinants(lr, mu, h):
+    right = _iteration_matrix(lambda a, b: NesterovLookahead(a, b), lr, mu, h)
+    wrong = _iteration_matrix(lambda a, b: SeedNesterov(a, b), lr, mu, h)
+    assert np.linalg.det(right) == pytest.approx(mu * (1 - lr * h), abs=1e-12)
+    assert np.linalg.det(wrong) == pytest.approx(mu * (1 + lr * h), abs=1e-12)
+    # plain (heavy-ball) momentum in its CS231n form, state (θ, v): determinant μ
+    cols = []
+    for theta, v in [(1.0, 0.0), (0.0, 1.0)]:
+        opt = MomentumCS231n(lr, mu)
+        opt.v = np.array([v])
+        new = opt.step(np.array([theta]), np.array([h * theta]))
+        cols.append([float(new[0]), float(opt.v[0])])
+    assert np.linalg.det(np.array(cols).T) == pytest.approx(mu, abs=1e-12)
+
+
+# --- adaptive methods ---------------------------------------------------------------------------
+
+@given(g=st.floats(1e-3, 1e3), negative=st.booleans(), lr=st.floats(1e-4, 1.0))
+def test_adam_first_step_is_lr_times_sign(g, negative, lr):
+    g = -g if negative else g
+    for opt in (Adam(lr=lr), AdamW(lr=lr, weight_decay=0.0)):
+        step = opt.step(np.array([0.0]), np.array([g]))[0]
+        assert step == pytest.approx(-lr * math.copysign(1.0, g), rel=1e-5)
+
+
+def test_adam_step_is_bounded_by_about_lr_and_zero_grad_gives_no_first_step():
+    opt, theta = Adam(lr=0.01), np.zeros(3)
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        new = opt.step(theta, rng.standard_normal(3) * 10.0 ** rng.integers(-3, 4))
+        assert np.abs(new - theta).max() < 0.01 * 3.2     # |m̂|/√v̂ ≤ (1−β1)/√(1−β2) ≈ 3.16
+        theta = new
+    assert Adam(lr=0.1).step(np.array([1.0]), np.array([0.0])).tolist() == [1.0]
+
+
+def test_adagrad_steps_shrink_like_one_over_sqrt_t():
+    for c in (1e-2, 1.0, 1e2):
+        opt, theta, steps = AdaGrad(lr=0.1), np.array([0.0]), []
+        for t in range(1, 101):
+            new = opt.step(theta, np.array([c]))
+            steps.append(float(theta[0] - new[0]))
+            theta = new
+        steps = np.array(steps)
+        np.testing.assert_allclose(steps, 0.1 / np.sqrt(np.arange(1, 101)), rtol=1e-7)
+        assert np.all(np.diff(steps) < 0)
+
+
+def test_rmsprop_steps_are_scale_free_and_start_at_lr_over_sqrt_one_minus_alpha():
+    paths = []
+    for c in (1e-3, 1.0, 1e3):
+        opt, theta, steps = RMSProp(lr=0.01, eps=0.0), np.array([0.0]), []
+        for _ in range(300):
+            new = opt.step(theta, np.array([c]))
+            steps.append(float(theta[0] - new[0]))
+            theta = new
+        paths.append(steps)
+    np.testing.assert_allclose(paths[0], paths[2], rtol=1e-12)
+    np.testing.assert_allclose(paths[1], 0.01 / np.sqrt(1 - 0.99 ** np.arange(1, 301)), rtol=1e-12)
+    assert paths[1][0] == pytest.approx(0.1)          # 10·η at step 1
+    assert paths[1][-1] == pytest.approx(0.01, rel=0.03)
+
+
+def test_eps_inside_the_root_matters_only_for_small_gradients():
+    # first step: Adam divides by √v̂ = |g|, RMSProp by √s = √(1 − α)|g| = |g|/10
+    for big in (1e-3, 1.0, 1e3):
+        g = np.array([big])
+        out = Adam(lr=1.0).step(np.zeros(1), g)[0]
+        inside = AdamEpsInRoot(lr=1.0).step(np.zeros(1), g)[0]
+        assert inside == pytest.approx(out, rel=0.01)
+        g = np.array([10 * big])
+        assert RMSPropEpsInRoot().step(np.zeros(1), g)[0] == pytest.approx(
+            RMSProp().step(np.zeros(1), g)[0], rel=0.01)
+    g = np.array([1e-5])
+    assert abs(AdamEpsInRoot(lr=1.0).step(np.zeros(1), g)[0]) < 0.2   # √(1e-10 + 1e-8) ≈ 1e-4
+    assert Adam(lr=1.0).step(np.zeros(1), g)[0] == pytest.approx(-1.0, rel=1e-3)
+
+
+# --- weight decay ---------------------------------------------------------------------------------
+
+def test_sgd_weight_decay_is_the_l2_gradient_step():
+    """SGD(weight_decay=λ) = SGD on the gradient of f + λ/2‖θ‖², with or without momentum;
+    for plain SGD it is also the decoupled decay θ(1 − ηλ) − ηg."""
+    rng = np.random.default_rng(5)
+    grads = rng.standard_normal((10, 3))
+    for mu in (0.0, 0.9):
+        a, b = SGD(lr=0.1, momentum=mu, weight_decay=0.2), SGD(lr=0.1, momentum=mu)
+        ta = tb = np.array([1.0, -2.0, 3.0])
+        for g in grads:
+            ta, tb = a.step(ta, g), b.step(tb, g + 0.2 * tb)
+            np.testing.assert_allclose(ta, tb, rtol=1e-12)
+    theta, g = np.array([1.0, -2.0, 3.0]), grads[0]
+    np.testing.assert_allclose(SGD(lr=0.1, weight_decay=0.2).step(theta, g),
+                               theta * (1 - 0.1 * 0.2) - 0.1 * g, rtol=1e-12)
+
+
+def test_adamw_is_not_adam_with_l2():
+    theta0 = np.array([1.0, 1.0])
+    grads = [np.array([10.0, 0.01])] * 3
+    adamw, adam_l2 = AdamW(lr=0.1, weight_decay=0.5), Adam(lr=0.1, weight_decay=0.5)
+    tw = tl = theta0
+    for g in grads:
+        tw, tl = adamw.step(tw, g), adam_l2.step(tl, g)
+    assert np.abs(tw - tl).max() > 0.05
+    # AdamW = the decay θ(1 − ηλ) followed by a weight-decay-free Adam step
+    plain, tp = Adam(lr=0.1), theta0
+    for g in grads:
+        tp = plain.step(tp * (1 - 0.1 * 0.5), g)
+    np.testing.assert_allclose(tw, tp, rtol=1e-12)
+
+
+def test_decoupled_decay_with_zero_gradient():
+    w, l2 = AdamW(lr=0.1, weight_decay=0.5), Adam(lr=0.1, weight_decay=0.5)
+    tw = tl = np.array([2.0, -20.0])
+    for t in range(1, 6):
+        tw, tl = w.step(tw, np.zeros(2)), l2.step(tl, np.zeros(2))
+        np.testing.assert_allclose(tw, np.array([2.0, -20.0]) * 0.95 ** t, rtol=1e-12)
+    # with L2 inside Adam the decay is normalised away: both weights move by ≈ η per step
+    np.testing.assert_allclose(np.abs(tl - [2.0, -20.0]), [0.5, 0.5], rtol=0.01)
+
+
+# --- purity, state and dtypes -------------------------------------------------------------------
+
+ALL = [
+    lambda: SGD(lr=0.1), lambda: SGD(lr=0.1, momentum=0.9),
+    lambda: SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+    lambda: AdaGrad(), lambda: RMSProp(), lambda: Adam(weight_decay=0.1), lambda: AdamW(),
+    lambda: MomentumEWA(lr=0.1), lambda: MomentumCS231n(lr=0.1), lambda: RMSPropEpsInRoot(),
+    lambda: AdamEpsInRoot(), lambda: NesterovLookahead(lr=0.1), lambda: SeedNesterov(lr=0.1),
+]
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_inputs_are_never_modified_and_state_never_aliases_grad(make):
+    rng = np.random.default_rng(6)
+    grads = rng.standard_normal((5, 2, 3))
+    theta0 = rng.standard_normal((2, 3))
+    # reference run with private copies
+    opt, theta, ref = make(), theta0.copy(), []
+    for g in grads:
+        theta = opt.step(theta, g.copy())
+        ref.append(theta)
+    # run where the caller reuses and overwrites its arrays after each step
+    opt, theta, buf = make(), theta0.copy(), np.empty((2, 3))
+    for t, g in enumerate(grads):
+        buf[...] = g
+        before_theta, before_g = theta.copy(), buf.copy()
+        new = opt.step(theta, buf)
+        assert new is not theta and not np.shares_memory(new, theta)
+        np.testing.assert_array_equal(theta, before_theta)
+        np.testing.assert_array_equal(buf, before_g)
+        buf[...] = 1e6                                   # the caller reuses its grad buffer
+        theta[...] = -1e6                                # … and its old parameter array
+        theta = new
+        np.testing.assert_allclose(theta, ref[t], rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_float32_stays_float32_and_float64_stays_float64(make):
+    for dtype in (np.float32, np.float64):
+        opt, theta = make(), np.ones(3, dtype=dtype)
+        for _ in range(3):
+            theta = opt.step(theta, np.full(3, 0.5, dtype=dtype))
+        assert theta.dtype == dtype
+
+
+def test_works_on_scalars_and_nd_arrays():
+    assert Adam(lr=0.1).step(np.float64(1.0), 2.0).shape == ()
+    assert SGD(lr=0.1, momentum=0.9).step(np.ones((2, 3, 4)), np.ones((2, 3, 4))).shape == (2, 3, 4)
+
+
+# --- bad inputs ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: SGD(lr=0.0), "lr"), (lambda: SGD(lr=-0.1), "lr"), (lambda: SGD(lr=float("nan")), "lr"),
+    (lambda: SGD(lr="0.1"), "lr"), (lambda: SGD(lr=0.1, momentum=-0.5), "momentum"),
+    (lambda: SGD(lr=0.1, nesterov=True), "nesterov"),
+    (lambda: SGD(lr=0.1, momentum=0.9, nesterov=1), "nesterov"),
+    (lambda: SGD(lr=0.1, weight_decay=-1e-4), "weight_decay"),
+    (lambda: AdaGrad(lr=0), "lr"), (lambda: AdaGrad(eps=-1e-10), "eps"),
+    (lambda: RMSProp(alpha=1.0), "alpha"), (lambda: RMSProp(alpha=-0.1), "alpha"),
+    (lambda: RMSProp(eps=-1.0), "eps"), (lambda: RMSProp(lr=-1), "lr"),
+    (lambda: Adam(betas=(1.0, 0.999)), "betas"), (lambda: Adam(betas=(0.9, 1.0)), "betas"),
+    (lambda: Adam(betas=(-0.1, 0.999)), "betas"), (lambda: Adam(betas=0.9), "betas"),
+    (lambda: Adam(betas=(0.9, 0.99, 0.9)), "betas"), (lambda: Adam(eps=-1e-8), "eps"),
+    (lambda: Adam(weight_decay=-0.01), "weight_decay"), (lambda: Adam(lr=0), "lr"),
+    (lambda: AdamW(weight_decay=-0.01), "weight_decay"), (lambda: AdamW(betas=(0.9, 2)), "betas"),
+    (lambda: AdamW(eps=-1), "eps"), (lambda: AdamW(lr=-1e-3), "lr"),
+    (lambda: MomentumEWA(lr=0.1, beta=1.0), "beta"), (lambda: MomentumCS231n(lr=0.1, mu=-1), "mu"),
+    (lambda: NesterovLookahead(lr=0.0), "lr"), (lambda: RMSPropEpsInRoot(alpha=1.5), "alpha"),
+    (lambda: AdamEpsInRoot(betas=(0.9, 1.0)), "betas"),
+])
+def test_bad_hyperparameters_raise(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_bad_shapes_raise(make):
+    opt = make()
+    with pytest.raises(ValueError, match="grad"):
+        opt.step(np.zeros(3), np.zeros(4))
+    opt.step(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match="param"):
+        opt.step(np.zeros(4), np.ones(4))
+    with pytest.raises(ValueError, match="grad"):
+        opt.step(np.zeros(3), np.array(["a", "b", "c"]))
+
+
+# --- exponentially weighted average ---------------------------------------------------------------
+
+def test_ewa_matches_its_closed_form_and_bias_correction():
+    y = np.random.default_rng(7).standard_normal(25)
+    s = ewa(y, 0.8)
+    for t in range(1, 26):
+        weights = 0.2 * 0.8 ** (t - np.arange(1, t + 1))
+        assert s[t - 1] == pytest.approx(np.sum(weights * y[:t]), rel=1e-12)
+        assert np.sum(weights) == pytest.approx(1 - 0.8 ** t, rel=1e-12)
+    np.testing.assert_allclose(ewa(y, 0.8, bias_correction=True), s / (1 - 0.8 ** np.arange(1, 26)))
+
+
+def test_ewa_of_a_constant():
+    t = np.arange(1, 51)
+    np.testing.assert_allclose(ewa(np.full(50, 3.0), 0.9), 3.0 * (1 - 0.9 ** t), rtol=1e-12)
+    np.testing.assert_allclose(ewa(np.full(50, 3.0), 0.9, bias_correction=True), 3.0, rtol=1e-12)
+    np.testing.assert_allclose(ewa(np.full((4, 2), 3.0), 0.0), 3.0)      # β = 0: no memory
+    with pytest.raises(ValueError, match="beta"):
+        ewa(np.ones(3), 1.0)
+    with pytest.raises(ValueError, match="values"):
+        ewa(3.0, 0.9)
+
+
+# --- clipping ---------------------------------------------------------------------------------------
+
+def test_clip_grad_norm_uses_one_global_norm():
+    grads = [np.array([3.0, 0.0]), np.array([[4.0], [0.0]]), np.array(12.0)]
+    before = [g.copy() for g in grads]
+    clipped, total = clip_grad_norm(grads, max_norm=6.5)
+    assert total == pytest.approx(13.0)                  # √(9 + 16 + 144)
+    scale = 6.5 / (13.0 + 1e-6)
+    for c, g in zip(clipped, before):
+        np.testing.assert_allclose(c, g * scale, rtol=1e-12)
+        assert c.shape == g.shape
+    for g, b in zip(grads, before):
+        np.testing.assert_array_equal(g, b)              # inputs untouched
+    same, total = clip_grad_norm(grads, max_norm=20.0)   # N ≤ max_norm: unchanged
+    assert total == pytest.approx(13.0)
+    for c, g in zip(same, grads):
+        np.testing.assert_array_equal(c, g)
+
+
+@given(seed=st.integers(0, 2 ** 16), max_norm=st.floats(1e-3, 1e3), scale=st.floats(1e-3, 1e3))
+def test_clipped_norm_never_exceeds_max_norm(seed, max_norm, scale):
+    g = np.random.default_rng(seed).standard_normal(7) * scale
+    clipped, total = clip_grad_norm(g, max_norm)
+    assert np.linalg.norm(clipped) <= max_norm * (1 + 1e-12)
+    assert total == pytest.approx(np.linalg.norm(g), rel=1e-12)
+    if total > 0:                                        # same direction
+        assert np.dot(clipped, g) == pytest.approx(np.linalg.norm(clipped) * total, rel=1e-9)
+
+
+def test_clip_bad_inputs():
+    with pytest.raises(ValueError, match="max_norm"):
+        clip_grad_norm([np.ones(2)], 0.0)
+    with pytest.raises(ValueError, match=r"grads\[1\]"):
+        clip_grad_norm([np.ones(2), "x"], 1.0)
+
+
+# --- schedules ------------------------------------------------------------------------------------
+
+def test_step_lr():
+    assert [step_lr(0.1, e, step_size=3, gamma=0.5) for e in range(7)] == pytest.approx(
+        [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025])
+
+
+def test_cosine_lr():
+    lrs = [cosine_lr(0.1, t, t_max=100, eta_min=0.001) for t in range(101)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[100] == pytest.approx(0.001)
+    assert lrs[50] == pytest.approx((0.1 + 0.001) / 2)
+    assert np.all(np.diff(lrs) < 0)
+    # flat at both ends: the first and last steps change the rate least
+    assert lrs[0] - lrs[1] < 1e-4 and lrs[99] - lrs[100] < 1e-4 and lrs[49] - lrs[50] > 1e-3
+
+
+def test_warmup_lr():
+    lrs = [warmup_lr(0.1, t, warmup_steps=10) for t in range(15)]
+    assert lrs[0] == pytest.approx(0.01) and lrs[9] == pytest.approx(0.1)
+    np.testing.assert_allclose(np.diff(lrs[:10]), 0.01)
+    assert lrs[10:] == pytest.approx([0.1] * 5)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: step_lr(0.0, 1, 2), "base_lr"), (lambda: step_lr(0.1, -1, 2), "epoch"),
+    (lambda: step_lr(0.1, 1, 0), "step_size"), (lambda: step_lr(0.1, 1, 2, gamma=1.5), "gamma"),
+    (lambda: cosine_lr(0.1, 1.5, 10), "t"), (lambda: cosine_lr(0.1, 1, 0), "t_max"),
+    (lambda: cosine_lr(0.1, 1, 10, eta_min=0.2), "eta_min"),
+    (lambda: warmup_lr(0.1, 0, 0), "warmup_steps"), (lambda: warmup_lr(-0.1, 0, 5), "base_lr"),
+])
+def test_schedule_bad_inputs(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# --- mini-batches and the noise of SGD --------------------------------------------------------------
+
+@pytest.mark.parametrize("m, b", [(10, 3), (10, 10), (10, 1), (7, 100), (64, 8)])
+def test_an_epoch_is_ceil_m_over_b_updates(m, b, rng):
+    batches = minibatches(m, b, rng)
+    assert len(batches) == math.ceil(m / b)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(m))
+    assert all(len(x) == b for x in batches[:-1]) and 1 <= len(batches[-1]) <= b
+
+
+def test_minibatches_bad_inputs(rng):
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatches(10, 0, rng)
+    with pytest.raises(ValueError, match="m must"):
+        minibatches(0, 1, rng)
+    with pytest.raises(ValueError, match="rng"):
+        minibatches(10, 2, np.random.RandomState(0))
+
+
+def test_sgd_with_constant_step_hovers_and_with_decaying_step_converges():
+    rng = np.random.default_rng(0)
+    m = 200
+    x = rng.standard_normal(m)
+    y = 2 * x + rng.standard_normal(m)
+    w_star = (x @ y) / (x @ x)                        # minimiser of the mean squared error
+
+    def errors(schedule):
+        opt, w, t, out = SGD(lr=schedule(0)), np.array([0.0]), 0, []
+        batches = np.random.default_rng(1)
+        for _ in range(50):
+            for idx in minibatches(m, 1, batches):
+                opt.lr = schedule(t)
+                w = opt.step(w, np.array([np.mean((w[0] * x[idx] - y[idx]) * x[idx])]))
+                out.append(abs(w[0] - w_star))
+                t += 1
+        return np.array(out).reshape(50, m)
+
+    constant = errors(lambda t: 0.05)
+    decaying = errors(lambda t: 0.05 / (1 + t / m))
+    assert constant[-1].mean() > 0.03 and constant[-1].mean() > 0.5 * constant[24].mean()
+    assert decaying[-1].mean() < 0.01 and decaying[-1].mean() < 0.5 * decaying[9].mean()
+
+
+# --- saddle and Newton ------------------------------------------------------------------------------
+
+def test_gradient_descent_on_the_saddle():
+    on_axis = run_optimizer(SGD(lr=0.1), saddle, np.array([1.0, 0.0]), 200)
+    assert np.linalg.norm(on_axis[-1]) < 1e-12                        # stuck at the saddle
+    path = run_optimizer(SGD(lr=0.1), saddle, np.array([1.0, 1e-6]), 80)
+    np.testing.assert_allclose(path[:, 1], 1e-6 * 1.2 ** np.arange(81), rtol=1e-12)
+    np.testing.assert_allclose(path[:, 0], 0.8 ** np.arange(81), rtol=1e-12)
+    assert abs(path[40, 1]) < 1e-2 < abs(path[-1, 1])                # a plateau, then escape
+    values = saddle(path)[0]
+    assert abs(values[40] - values[30]) < 1e-3 and values[-1] < -1   # f barely moves, then falls
+
+
+def test_newton_one_step_and_the_saddle():
+    for angle in (0.0, 0.7):
+        f = lambda p: ill_conditioned_quadratic(p, (1.0, 1e4), angle)  # noqa: E731
+        c, s = math.cos(angle), math.sin(angle)
+        R = np.array([[c, -s], [s, c]])
+        H = R @ np.diag([1.0, 1e4]) @ R.T
+        x = np.array([-3.0, 1.0])
+        np.testing.assert_allclose(newton_step(x, f(x)[1], H), 0.0, atol=1e-9)
+    # on x² − y² Newton jumps straight to the saddle; gradient descent moves away from it
+    x = np.array([1.0, 0.5])
+    np.testing.assert_allclose(newton_step(x, saddle(x)[1], np.diag([2.0, -2.0])), 0.0, atol=1e-15)
+    with pytest.raises(ValueError, match="hessian"):
+        newton_step(x, x, np.eye(3))
+
+
+# --- test functions, runner, tolerance ----------------------------------------------------------
+
+@pytest.mark.parametrize("f", [
+    lambda p: ill_conditioned_quadratic(p), lambda p: ill_conditioned_quadratic(p, (2.0, 7.0), 0.4),
+    lambda p: rosenbrock(p), lambda p: rosenbrock(p, a=2.0, b=5.0), saddle])
+def test_test_function_gradients(f):
+    for p in np.random.default_rng(8).uniform(-2, 2, size=(5, 2)):
+        num = numerical_gradient(lambda q: f(q)[0], p.copy())
+        assert rel_error(f(p)[1], num) < 1e-8
+
+
+def test_test_functions_on_grids_and_minima():
+    grid = np.random.default_rng(9).standard_normal((4, 5, 2))
+    for f in (ill_conditioned_quadratic, rosenbrock, saddle):
+        values, grads = f(grid)
+        assert values.shape == (4, 5) and grads.shape == (4, 5, 2)
+        assert values[1, 2] == pytest.approx(float(f(grid[1, 2])[0]))
+    assert rosenbrock(np.array([1.0, 1.0]))[1].tolist() == [0.0, 0.0]
+    assert rosenbrock(np.array([2.0, 4.0]), a=2.0)[0] == 0.0
+    with pytest.raises(ValueError, match="p must"):
+        rosenbrock(np.zeros(3))
+    with pytest.raises(ValueError, match="curvatures"):
+        ill_conditioned_quadratic(np.zeros(2), (1.0, 2.0, 3.0))
+    with pytest.raises(ValueError, match="curvatures"):
+        ill_conditioned_quadratic(np.zeros(2), (1.0, -2.0))
+
+
+def test_run_optimizer_and_steps_to_tolerance():
+    x0 = np.array([1.0, 1.0])
+    path = run_optimizer(SGD(lr=0.1), saddle, x0, 5)
+    assert path.shape == (6, 2)
+    np.testing.assert_array_equal(x0, [1.0, 1.0])
+    np.testing.assert_allclose(path[:, 0], 0.8 ** np.arange(6))
+    diverging = run_optimizer(SGD(lr=10.0), saddle, x0, 10_000)   # blows up, stopped early
+    assert len(diverging) < 10_001 and np.all(np.isfinite(diverging))
+    converging = run_optimizer(SGD(lr=0.1), ill_conditioned_quadratic, np.array([1.0, 0.0]), 100)
+    k = steps_to_tolerance(converging, np.zeros(2), 1e-3)
+    assert k == math.ceil(math.log(1e-3) / math.log(0.9))          # |x_k| = 0.9ᵏ
+    assert steps_to_tolerance(diverging, np.zeros(2), 1e-3) is None
+    assert steps_to_tolerance(diverging, np.zeros(2), 1e-3, stay=True) is None
+    assert steps_to_tolerance(converging, np.zeros(2), 1e-3, stay=True) == k
+    assert steps_to_tolerance(converging[:3], np.zeros(2), 10.0, stay=True) == 0
+    # RMSProp with constant η passes through the target, then settles in its ±η/2 cycle outside it
+    rms = run_optimizer(RMSProp(lr=0.01), ill_conditioned_quadratic, np.array([-3.0, 1.0]), 3000)
+    assert steps_to_tolerance(rms, np.zeros(2), 1e-3) is not None
+    assert steps_to_tolerance(rms, np.zeros(2), 1e-3, stay=True) is None
+    with pytest.raises(ValueError, match="tol"):
+        steps_to_tolerance(converging, np.zeros(2), 0.0)
+    with pytest.raises(ValueError, match="path"):
+        steps_to_tolerance(converging, np.zeros(3), 1.0)
+    with pytest.raises(ValueError, match="n_steps"):
+        run_optimizer(SGD(lr=0.1), saddle, x0, -1)
+
+
+def test_momentum_beats_gradient_descent_on_the_ill_conditioned_quadratic():
+    """Each at its best rate on the grid 10^(k/4): momentum needs far fewer steps (√κ vs κ)."""
+    x0, grid = np.array([-3.0, 1.0]), [10.0 ** (k / 4) for k in range(-16, 1)]
+
+    def best(make):
+        found = [steps_to_tolerance(run_optimizer(make(lr), ill_conditioned_quadratic, x0, 3000),
+                                    np.zeros(2), 1e-3) for lr in grid]
+        return min(k for k in found if k is not None)
+
+    gd, momentum = best(lambda lr: SGD(lr)), best(lambda lr: SGD(lr, momentum=0.9))
+    assert momentum < gd / 3
+
+
+# --- the page's claims (Optimizers page and notebook) ----------------------------------------------
+
+def test_gradient_descent_on_the_quadratic_contracts_each_axis_by_one_minus_eta_lambda():
+    """f = (x² + 100y²)/2, η = 0.01: y is 0 after one step, x shrinks by 0.99 per step, so
+    reaching ‖x‖ ≤ 1e-3 from (−3, 1) takes ⌈ln 3000 / ln(1/0.99)⌉ = 797 steps (the table's
+    number); any η above 2/100 diverges along y, any η below it converges."""
+    path = run_optimizer(SGD(lr=0.01), ill_conditioned_quadratic, np.array([-3.0, 1.0]), 1000)
+    assert np.all(path[1:, 1] == 0.0)
+    np.testing.assert_allclose(path[:, 0], -3.0 * 0.99 ** np.arange(1001), rtol=1e-12)
+    k = steps_to_tolerance(path, np.zeros(2), 1e-3)
+    assert k == math.ceil(math.log(3000) / math.log(1 / 0.99)) == 797
+    for lr, bounded in ((0.0199, True), (0.0201, False)):
+        p = run_optimizer(SGD(lr=lr), ill_conditioned_quadratic, np.array([-3.0, 1.0]), 3000)
+        assert (abs(p[-1, 1]) < 1.0) == bounded, lr
+
+
+def test_minibatch_gradient_is_unbiased_and_its_variance_falls_like_one_over_b():
+    """Var of the mean of B per-example gradients drawn without replacement from m:
+    σ²/B · (m − B)/(m − 1); it is 0 for B = m (the full-batch gradient)."""
+    rng = np.random.default_rng(0)
+    m = 64
+    per_example = rng.standard_normal(m) * 3 + 1            # ∇ℓ_i at a fixed θ
+    sigma2 = per_example.var()
+    for b in (1, 4, 16, 64):
+        means = np.array([per_example[batch].mean()
+                          for _ in range(400) for batch in minibatches(m, b, rng)])
+        expected = sigma2 / b * (m - b) / (m - 1)
+        assert means.mean() == pytest.approx(per_example.mean(), abs=0.02)
+        assert means.var() == pytest.approx(expected, rel=0.1, abs=1e-12)
+
+
+def test_ewa_remembers_about_one_over_one_minus_beta_values():
+    """A value 1/(1 − β) steps old has weight β^(1/(1−β)) ≤ 1/e relative to the newest one
+    (→ 1/e as β → 1); 0.9 → 10 values, 0.99 → 100, 0.999 → 1000."""
+    for beta in (0.5, 0.9, 0.98, 0.99, 0.999):
+        assert beta ** (1 / (1 - beta)) <= math.exp(-1)
+    assert 0.999 ** 1000 == pytest.approx(math.exp(-1), rel=1e-3)
+    assert 0.9 ** 10 == pytest.approx(0.349, abs=1e-3)
+
+
+def test_momentum_step_under_a_constant_gradient_tends_to_eta_g_over_one_minus_mu():
+    opt, theta, sizes = SGD(lr=0.1, momentum=0.9), np.array([0.0]), []
+    for _ in range(200):
+        new = opt.step(theta, np.array([1.0]))
+        sizes.append(float(theta[0] - new[0]))
+        theta = new
+    np.testing.assert_allclose(sizes, 0.1 * (1 - 0.9 ** np.arange(1, 201)) / 0.1, rtol=1e-12)
+    assert sizes[-1] == pytest.approx(0.1 / (1 - 0.9))     # 10 times the plain step
+
+
+def _seed_adam(grads, lr, correct_v_with_beta1=False, in_place=False):
+    """The seeds' Adam variants: v corrected with 1 − β1ᵗ (002), or m, v divided in place (000)."""
+    m = v = 0.0
+    theta, out = 0.0, []
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        m_hat = m / (1 - 0.9 ** t)
+        v_hat = v / (1 - (0.9 if correct_v_with_beta1 else 0.999) ** t)
+        if in_place:
+            m, v = m_hat, v_hat
+        theta = theta - lr * m_hat / (math.sqrt(v_hat) + 1e-8)
+        out.append(theta)
+    return out
+
+
+def test_the_seeds_adam_bias_corrections_are_wrong():
+    grads = [2.0, -1.0, 0.5, 0.25]
+    right = [float(x[0]) for x in three_steps(Adam(lr=0.1), np.array([0.0]),
+                                              [np.array([g]) for g in grads])]
+    # correcting v with 1 − β1ᵗ: the first step is (1 − β1)/… = 10 η instead of η
+    wrong_beta = _seed_adam(grads, 0.1, correct_v_with_beta1=True)
+    assert wrong_beta[0] == pytest.approx(-10 * 0.1, rel=1e-6)
+    assert right[0] == pytest.approx(-0.1, rel=1e-6)
+    # in-place correction: step 1 is right, step 2 is not
+    in_place = _seed_adam(grads, 0.1, in_place=True)
+    assert in_place[0] == pytest.approx(right[0], rel=1e-12)
+    assert abs(in_place[1] - right[1]) > 1e-3
+
+
+def test_steps_table_numbers_quoted_on_the_page():
+    x0, rot = np.array([-3.0, 1.0]), lambda p: ill_conditioned_quadratic(p, angle=np.pi / 4)  # noqa: E731
+
+    def first_and_stay(make, f, target=np.zeros(2), start=x0, n=5000):
+        path = run_optimizer(make(), f, start, n)
+        return (steps_to_tolerance(path, target, 1e-3),
+                steps_to_tolerance(path, target, 1e-3, stay=True), path)
+
+    # AdaGrad at η = 10^0.5: 8 steps on the axis-aligned valley, 539 once it is rotated by 45°
+    assert first_and_stay(lambda: AdaGrad(lr=10 ** 0.5), ill_conditioned_quadratic)[:2] == (8, 8)
+    assert first_and_stay(lambda: AdaGrad(lr=10 ** 0.5), rot)[:2] == (539, 539)
+    # RMSProp at η = 10: a lucky pass after 5 steps (its first step moves each coordinate by
+    # 10η = 100), never stays
+    first, stay, path = first_and_stay(lambda: RMSProp(lr=10.0), ill_conditioned_quadratic)
+    assert (first, stay) == (5, None)
+    np.testing.assert_allclose(np.abs(path[1] - path[0]), 100.0, rtol=1e-6)
+    # Adam at η = 10^−0.5 on Rosenbrock: arrives at step 723, then leaves again by more than 0.5
+    first, stay, path = first_and_stay(lambda: Adam(lr=10 ** -0.5), rosenbrock, np.ones(2),
+                                       np.array([-1.2, 1.0]), 20000)
+    assert (first, stay) == (723, None)
+    assert np.linalg.norm(path[first:] - 1.0, axis=1).max() > 0.5
+
+
+def test_clipping_by_norm_keeps_the_direction_and_clipping_by_value_does_not():
+    """g = [4, 1] points 14° above the x axis; clipped by value at 1 it becomes [1, 1] (45°),
+    clipped by norm to 1 it keeps its 14°."""
+    g = np.array([4.0, 1.0])
+    angle = lambda v: math.degrees(math.atan2(v[1], v[0]))  # noqa: E731
+    by_norm, norm = clip_grad_norm(g, 1.0)
+    by_value = np.clip(g, -1.0, 1.0)
+    assert round(angle(g)) == 14 and angle(by_norm) == pytest.approx(angle(g), abs=1e-9)
+    assert by_value.tolist() == [1.0, 1.0] and angle(by_value) == pytest.approx(45.0)
+    assert np.linalg.norm(by_norm) == pytest.approx(1.0, abs=1e-6) and norm == pytest.approx(17 ** 0.5)
+
+
+def test_newton_cost_numbers():
+    """n = 10⁸ parameters: the Hessian has n² = 10¹⁶ entries, 8·10¹⁶ bytes (80 PB) in float64,
+    and a dense solve costs of the order of n³ = 10²⁴ operations."""
+    n = 10 ** 8
+    assert n ** 2 == 10 ** 16 and n ** 2 * 8 == 80 * 10 ** 15 and n ** 3 == 10 ** 24
+
+
+def test_the_lab_notebook_runs_and_plots():
+    """docs/*/optimizers-lab.ipynb (same code in both languages) executes without error."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    from tools.pages import DOCS
+
+    nb = nbformat.read(DOCS / "en" / "optimizers-lab.ipynb", as_version=4)
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit no outputs"
+    NotebookClient(nb, timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(DOCS / "en")}}).execute()
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error" or o.get("name") == "stderr"]
+    assert not errors, errors
+    assert len(images) >= 3
+
+
+def test_quoted_comparisons_agree_with_the_generated_table():
+    """The page's reading of the steps-to-tolerance table (tools/figures/optimizers.py, at its
+    hard-coded best rates): momentum 115 vs SGD 797 on the quadratic; momentum first on
+    Rosenbrock; for "stays", AdaGrad best on the axis-aligned quadratic, momentum and Nesterov
+    the two best on the rotated one and on Rosenbrock. A path's prefix is the path of a shorter
+    run, so "not within tolerance in the first k steps" only needs k steps (stays >= first)."""
+    from tools.figures.optimizers import BEST_K, MAKERS, PROBLEMS, lr_of, steps
+
+    def first_within(name, problem, n_steps, stay_rate=False):
+        f, x0, target, _, _ = PROBLEMS[problem]
+        k = BEST_K[name][problem][1 if stay_rate else 0]
+        path = run_optimizer(MAKERS[name](lr_of(k)), f, np.array(x0), n_steps)
+        return steps_to_tolerance(path, np.array(target), 1e-3)
+
+    assert steps("SGD", "quadratic", False)[0] == 797
+    assert steps("Momentum", "quadratic", False)[0] == 115
+    assert steps("Momentum", "rosenbrock", False)[0] == 449
+    for name in set(MAKERS) - {"Momentum"}:                    # none arrives in 449 steps
+        assert first_within(name, "rosenbrock", 449) is None, name
+    stays = {name: steps(name, "quadratic", True)[0] for name in MAKERS}
+    assert min(stays, key=lambda n: stays[n] or math.inf) == "AdaGrad"
+    stays = {name: steps(name, "rotated", True)[0] for name in MAKERS}
+    assert set(sorted(stays, key=lambda n: stays[n] or math.inf)[:2]) == {"Momentum", "Nesterov"}
+    nesterov, momentum = (steps(n, "rosenbrock", True)[0] for n in ("Nesterov", "Momentum"))
+    assert max(nesterov, momentum) == 1620
+    for name in set(MAKERS) - {"Momentum", "Nesterov"}:        # none even arrives in 1620 steps
+        assert first_within(name, "rosenbrock", 1620, stay_rate=True) is None, name
+
+
+def test_adam_without_bias_correction_and_under_a_constant_gradient():
+    """Without correction Adam's first step is (1 − β1)/√(1 − β2) ≈ 3.16 η; v's correction factor
+    1 − β2ᵗ is still below 1/2 after 500 steps. Under a constant gradient the corrected Adam
+    moves by η at every step (m̂ = c, v̂ = c² exactly)."""
+    g = 0.7
+    m, v = 0.1 * g, 0.001 * g * g
+    assert m / math.sqrt(v) == pytest.approx(0.1 / math.sqrt(0.001)) == pytest.approx(3.1623, abs=1e-4)
+    assert 1 - 0.999 ** 500 < 0.5
+    for c in (1e-3, 1.0, 1e3):
+        opt, theta = Adam(lr=0.01), np.array([0.0])
+        for _ in range(300):
+            new = opt.step(theta, np.array([c]))
+            assert float(theta[0] - new[0]) == pytest.approx(0.01, rel=1e-5)
+            theta = new
+
+
+def test_seed_nesterov_converges_only_below_one_over_900_on_the_quadratic():
+    """The lab notebook's exercise: with h = 100 and μ = 0.9 the determinant μ(1 + ηh) passes 1
+    at η = 1/900; just below, the wrong sign still converges (slowly), just above it diverges."""
+    f, x0 = ill_conditioned_quadratic, np.array([-3.0, 1.0])
+    below = run_optimizer(SeedNesterov(lr=0.001, momentum=0.9), f, x0, 5000)
+    above = run_optimizer(SeedNesterov(lr=0.0012, momentum=0.9), f, x0, 5000)
+    assert np.linalg.norm(below[-1]) < 1e-3
+    assert len(above) < 5001 or np.linalg.norm(above[-1]) > 1e3
