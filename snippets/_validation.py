@@ -52,3 +52,30 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> 
     """Raise when two arrays that must match elementwise have different shapes."""
     if a.shape != b.shape:
         raise ValueError(f"{name_b} must have the shape of {name_a} {a.shape}, got {b.shape}")
+
+
+def as_int(value, name: str, low: int = 0) -> int:
+    """Return ``value`` as a Python int after checking it is an integer (not a bool) >= low."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def as_generator(rng, name: str = "rng") -> np.random.Generator:
+    """Randomness comes in explicitly, as a numpy.random.Generator (reproducible, no global state)."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{name} must be a numpy.random.Generator, got {type(rng).__name__}")
+    return rng
+
+
+def as_labels(y, n: int, num_classes: int, name: str = "y") -> np.ndarray:
+    """Integer class indices: any integer dtype, shape (n,), each in [0, num_classes − 1]."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be an array of integer class indices, got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one label per row, got {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"{name} must hold class indices in [0, {num_classes - 1}], "
+                         f"got values from {y.min()} to {y.max()}")
+    return y

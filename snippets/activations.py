@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_real, check_axis
+from snippets._validation import as_float_array, as_generator, as_real, check_axis
 
 # SELU constants from Klambauer et al. (2017), chosen so that mean 0 / variance 1 is a fixed point.
 SELU_ALPHA = 1.6732632423543772
@@ -222,9 +222,7 @@ def rrelu(x, lower=1 / 8, upper=1 / 3, *, train=False, rng=None):
     lower = as_real(lower, "lower", low=0.0, high=1.0)
     upper = as_real(upper, "upper", low=lower, high=1.0)
     if train:
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError("rng must be a numpy.random.Generator when train=True")
-        a = rng.uniform(lower, upper, size=x.shape)
+        a = as_generator(rng).uniform(lower, upper, size=x.shape)
     else:
         a = (lower + upper) / 2
     slope = _like(np.where(x >= 0, 1.0, a), x)

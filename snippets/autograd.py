@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_real
+from snippets._validation import as_float_array, as_labels, as_real
 from snippets.activations import log_softmax, relu, relu_grad, sigmoid, sigmoid_grad, softmax
 
 
@@ -315,7 +315,7 @@ def mlp_loss_and_grads(x, y, layers, activation="sigmoid"):
         raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
     f, f_grad = _HIDDEN[activation]
     layers = _mlp_layers(layers, x.shape[1])
-    y = _labels(y, x.shape[0], layers[-1][0].shape[1])
+    y = as_labels(y, x.shape[0], layers[-1][0].shape[1])
 
     a, zs, inputs = x, [], []                     # inputs[l] = aˡ⁻¹, zs[l] = zˡ
     for l, (W, b) in enumerate(layers):
@@ -355,16 +355,3 @@ def _mlp_layers(layers, n_features):
         out.append((W, b))
         fan_in = W.shape[1]
     return out
-
-
-def _labels(y, n, n_classes):
-    """Validate integer class labels y of shape (n,) in [0, n_classes)."""
-    y = np.asarray(y)
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"y must hold integer class indices, got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"y must have shape ({n},), got {y.shape}")
-    if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"y must be in [0, {n_classes - 1}], "
-                         f"got values from {y.min()} to {y.max()}")
-    return y

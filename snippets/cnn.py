@@ -10,21 +10,11 @@ a ValueError instead of silently dropping the last rows and columns as PyTorch d
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from snippets._validation import as_float_array
-
-
-def _check_int(value, name, low):
-    """Return ``value`` as an int after checking it is an integer (not a bool) >= low."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+from snippets._validation import as_float_array, as_int
 
 
 def _output_size(n, f, padding, stride, f_name, dim="", noun="filter"):
@@ -61,10 +51,10 @@ def conv_output_size(n, f, padding=0, stride=1):
     >>> conv_output_size(32, 5)                                 # 32×32×3 image, 5×5×3 filter
     28
     """
-    n = _check_int(n, "n", 1)
-    f = _check_int(f, "f", 1)
-    padding = _check_int(padding, "padding", 0)
-    stride = _check_int(stride, "stride", 1)
+    n = as_int(n, "n", 1)
+    f = as_int(f, "f", 1)
+    padding = as_int(padding, "padding", 0)
+    stride = as_int(stride, "stride", 1)
     return _output_size(n, f, padding, stride, "f")
 # --8<-- [end:conv_output_size]
 
@@ -77,7 +67,7 @@ def same_padding(f):
     >>> [same_padding(f) for f in (1, 3, 5, 7)]
     [0, 1, 2, 3]
     """
-    f = _check_int(f, "f", 1)
+    f = as_int(f, "f", 1)
     if f % 2 == 0:
         raise ValueError(f"f must be odd for symmetric 'same' padding, got {f}")
     return (f - 1) // 2
@@ -89,8 +79,8 @@ def _conv_inputs(x, w, b, stride, padding):
     x = as_float_array(x, "x", ndim=4)
     w = as_float_array(w, "w", ndim=4)
     b = as_float_array(b, "b", ndim=1)
-    stride = _check_int(stride, "stride", 1)
-    padding = _check_int(padding, "padding", 0)
+    stride = as_int(stride, "stride", 1)
+    padding = as_int(padding, "padding", 0)
     if min(w.shape) < 1:
         raise ValueError(f"w must have shape (F, C, HH, WW) with every size >= 1, got {w.shape}")
     if w.shape[1] != x.shape[1]:
@@ -154,10 +144,10 @@ def im2col(x, hh, ww, stride=1, padding=0):
     [[0.0, 1.0, 3.0, 4.0], [1.0, 2.0, 4.0, 5.0], [3.0, 4.0, 6.0, 7.0], [4.0, 5.0, 7.0, 8.0]]
     """
     x = as_float_array(x, "x", ndim=4)
-    hh = _check_int(hh, "hh", 1)
-    ww = _check_int(ww, "ww", 1)
-    stride = _check_int(stride, "stride", 1)
-    padding = _check_int(padding, "padding", 0)
+    hh = as_int(hh, "hh", 1)
+    ww = as_int(ww, "ww", 1)
+    stride = as_int(stride, "stride", 1)
+    padding = as_int(padding, "padding", 0)
     N, C, H, W = x.shape
     h_out = _output_size(H, hh, padding, stride, "hh", " height", "window")
     w_out = _output_size(W, ww, padding, stride, "ww", " width", "window")
@@ -182,11 +172,11 @@ def col2im(cols, x_shape, hh, ww, stride=1, padding=0):
     cols = as_float_array(cols, "cols", ndim=2)
     if len(x_shape) != 4:
         raise ValueError(f"x_shape must be (N, C, H, W), got {x_shape!r}")
-    N, C, H, W = (_check_int(v, "x_shape", 0) for v in x_shape)
-    hh = _check_int(hh, "hh", 1)
-    ww = _check_int(ww, "ww", 1)
-    stride = _check_int(stride, "stride", 1)
-    padding = _check_int(padding, "padding", 0)
+    N, C, H, W = (as_int(v, "x_shape", 0) for v in x_shape)
+    hh = as_int(hh, "hh", 1)
+    ww = as_int(ww, "ww", 1)
+    stride = as_int(stride, "stride", 1)
+    padding = as_int(padding, "padding", 0)
     h_out = _output_size(H, hh, padding, stride, "hh", " height", "window")
     w_out = _output_size(W, ww, padding, stride, "ww", " width", "window")
     if cols.shape != (N * h_out * w_out, C * hh * ww):
@@ -265,8 +255,8 @@ def conv2d_backward(dout, x, w, b, stride=1, padding=0):
 def _pool_windows(x, size, stride):
     """Validate pooling arguments; return the (N, C, H', W', size, size) view of the windows."""
     x = as_float_array(x, "x", ndim=4)
-    size = _check_int(size, "size", 1)
-    stride = _check_int(stride, "stride", 1)
+    size = as_int(size, "size", 1)
+    stride = as_int(stride, "stride", 1)
     _output_size(x.shape[2], size, 0, stride, "size", " height", "window")
     _output_size(x.shape[3], size, 0, stride, "size", " width", "window")
     windows = sliding_window_view(x, (size, size), axis=(2, 3))
@@ -397,14 +387,14 @@ def conv_param_count(in_channels, kernel_size, out_channels=1, bias=True):
     >>> conv_param_count(512, 7, 1000), conv_param_count(512, 1, 1000)   # FC head vs GAP + FC
     (25089000, 513000)
     """
-    in_channels = _check_int(in_channels, "in_channels", 1)
-    out_channels = _check_int(out_channels, "out_channels", 1)
+    in_channels = as_int(in_channels, "in_channels", 1)
+    out_channels = as_int(out_channels, "out_channels", 1)
     if isinstance(kernel_size, tuple):
         if len(kernel_size) != 2:
             raise ValueError(f"kernel_size must be an int or a (HH, WW) pair, got {kernel_size!r}")
-        hh, ww = (_check_int(k, "kernel_size", 1) for k in kernel_size)
+        hh, ww = (as_int(k, "kernel_size", 1) for k in kernel_size)
     else:
-        hh = ww = _check_int(kernel_size, "kernel_size", 1)
+        hh = ww = as_int(kernel_size, "kernel_size", 1)
     if not isinstance(bias, (bool, np.bool_)):
         raise ValueError(f"bias must be True or False, got {bias!r}")
     return out_channels * (in_channels * hh * ww + int(bias))
@@ -430,8 +420,8 @@ def receptive_field(layers):
     for i, layer in enumerate(layers):
         if not isinstance(layer, (tuple, list)) or len(layer) != 2:
             raise ValueError(f"layers[{i}] must be a (kernel, stride) pair, got {layer!r}")
-        k = _check_int(layer[0], f"layers[{i}] kernel", 1)
-        s = _check_int(layer[1], f"layers[{i}] stride", 1)
+        k = as_int(layer[0], f"layers[{i}] kernel", 1)
+        s = as_int(layer[1], f"layers[{i}] stride", 1)
         r += (k - 1) * jump
         jump *= s
     return r
@@ -457,10 +447,10 @@ def coverage_counts(n, f, stride=1, padding=0):
     >>> coverage_counts(7, 3, padding=1)[0].tolist()       # "same" padding
     [4, 6, 6, 6, 6, 6, 4]
     """
-    n = _check_int(n, "n", 1)
-    f = _check_int(f, "f", 1)
-    stride = _check_int(stride, "stride", 1)
-    padding = _check_int(padding, "padding", 0)
+    n = as_int(n, "n", 1)
+    f = as_int(f, "f", 1)
+    stride = as_int(stride, "stride", 1)
+    padding = as_int(padding, "padding", 0)
     n_out = _output_size(n, f, padding, stride, "f")
     counts = np.zeros(n + 2 * padding, dtype=np.int64)
     for i in range(n_out):

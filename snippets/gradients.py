@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_real
+from snippets._validation import as_float_array, as_int, as_real
 from snippets.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
 
 # float16 (IEEE 754 binary16: 1 sign, 5 exponent, 10 fraction bits).
@@ -55,7 +55,7 @@ def sigmoid_chain(x, depth, w=1.0):
     (0.659, '3.875e-07', '9.537e-07')
     """
     x = as_real(x, "x")
-    depth = _positive_int(depth, "depth")
+    depth = as_int(depth, "depth", low=1)
     w = as_real(w, "w")
     a, grad = np.float64(x), 1.0
     for _ in range(depth):
@@ -152,9 +152,9 @@ def layer_gradient_norms(depth=30, width=64, activation="sigmoid", residual=Fals
     >>> round(float(n[0] / n[-1]), 2)
     0.36
     """
-    depth = _positive_int(depth, "depth")
-    width = _positive_int(width, "width")
-    batch = _positive_int(batch, "batch")
+    depth = as_int(depth, "depth", low=1)
+    width = as_int(width, "width", low=1)
+    batch = as_int(batch, "batch", low=1)
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
     rng = np.random.default_rng(seed)
@@ -167,31 +167,8 @@ def layer_gradient_norms(depth=30, width=64, activation="sigmoid", residual=Fals
 # --8<-- [end:layer_gradient_norms]
 
 
-def _positive_int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
-# --8<-- [start:clip_grad_norm]
-def clip_grad_norm(grads, max_norm):
-    """Gradient clipping by the global norm (as torch.nn.utils.clip_grad_norm_):
-
-        total = √(Σ_k ‖g_k‖²),   g_k ← g_k · min(1, max_norm / (total + 1e-6))
-
-    The direction is kept; only the length is capped. Returns (clipped grads, total norm
-    before clipping).
-
-    >>> clipped, total = clip_grad_norm([np.array([3.0, 4.0])], max_norm=1.0)
-    >>> total, clipped[0].round(6).tolist()
-    (5.0, [0.6, 0.8])
-    """
-    max_norm = as_real(max_norm, "max_norm", low=0.0, low_open=True)
-    grads = [as_float_array(gr, f"grads[{i}]") for i, gr in enumerate(grads)]
-    total = float(np.sqrt(sum(np.sum(gr * gr) for gr in grads)))
-    factor = min(1.0, max_norm / (total + 1e-6))
-    return [gr * factor for gr in grads], total
-# --8<-- [end:clip_grad_norm]
 
 
 # --8<-- [start:fp16_gradient]

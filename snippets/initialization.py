@@ -20,19 +20,7 @@ import numbers
 import numpy as np
 
 from snippets import activations as act
-from snippets._validation import as_float_array, as_real
-
-
-def _fan(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _generator(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
+from snippets._validation import as_float_array, as_generator, as_int, as_real
 
 
 def _normal(fan_in, fan_out, rng, variance):
@@ -45,7 +33,7 @@ def _uniform(fan_in, fan_out, rng, variance):
 
 
 def _checked(fan_in, fan_out, rng):
-    return _fan(fan_in, "fan_in"), _fan(fan_out, "fan_out"), _generator(rng)
+    return as_int(fan_in, "fan_in", low=1), as_int(fan_out, "fan_out", low=1), as_generator(rng)
 
 
 # --8<-- [start:xavier_uniform]
@@ -177,10 +165,10 @@ def activation_stds(init, activation, rng, n_layers=50, width=256, batch_size=51
     if not callable(init):
         raise ValueError("init must be a function (fan_in, fan_out, rng) -> weight array")
     f, _ = _activation(activation)
-    rng = _generator(rng)
-    n_layers = _fan(n_layers, "n_layers")
-    width = _fan(width, "width")
-    batch_size = _fan(batch_size, "batch_size")
+    rng = as_generator(rng)
+    n_layers = as_int(n_layers, "n_layers", low=1)
+    width = as_int(width, "width", low=1)
+    batch_size = as_int(batch_size, "batch_size", low=1)
     a = rng.standard_normal((batch_size, width))
     stds = np.empty(n_layers)
     for layer in range(n_layers):

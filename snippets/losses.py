@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_real, check_axis, check_same_shape
+from snippets._validation import as_float_array, as_labels, as_real, check_axis, check_same_shape
 from snippets.activations import log_softmax, sigmoid, softplus
 
 
@@ -33,22 +33,9 @@ def _scores(scores):
     return scores
 
 
-def _labels(y, n, num_classes):
-    """Integer class indices: any integer dtype, one per row, each in [0, C − 1]."""
-    y = np.asarray(y)
-    if y.dtype.kind not in "iu":
-        raise ValueError(f"y must be an array of integer class indices, got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"y must have shape ({n},), one label per row of scores, got {y.shape}")
-    if y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(f"y must hold class indices in [0, {num_classes - 1}], "
-                         f"got values from {y.min()} to {y.max()}")
-    return y.astype(np.intp)
-
-
 def _scores_and_labels(scores, y):
     scores = _scores(scores)
-    return scores, _labels(y, *scores.shape)
+    return scores, as_labels(y, *scores.shape).astype(np.intp)
 
 
 def _pair(a, b, name_a, name_b):
@@ -261,7 +248,7 @@ def smooth_labels(y, num_classes, epsilon):
     y = np.asarray(y)
     if y.ndim != 1 or y.size == 0:
         raise ValueError(f"y must be a non-empty 1-D array of class indices, got shape {y.shape}")
-    y = _labels(y, y.shape[0], int(num_classes))
+    y = as_labels(y, y.shape[0], int(num_classes)).astype(np.intp)
     epsilon = as_real(epsilon, "epsilon", low=0.0, high=1.0)
     targets = np.full((y.shape[0], int(num_classes)), epsilon / num_classes)
     targets[np.arange(y.shape[0]), y] += 1 - epsilon

@@ -18,11 +18,10 @@ page can run them side by side; the tests state when they coincide with the PyTo
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_real, check_same_shape
+from snippets._validation import as_float_array, as_generator, as_int, as_real, check_same_shape
 
 
 def _beta(value, name):
@@ -503,18 +502,6 @@ def clip_grad_norm(grads, max_norm):
 # --8<-- [end:clip_grad_norm]
 
 
-def _step_index(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
-def _positive_count(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 # --8<-- [start:step_lr]
 def step_lr(base_lr, epoch, step_size, gamma=0.1):
     """Step decay (``torch.optim.lr_scheduler.StepLR``): multiply by γ every step_size epochs.
@@ -525,8 +512,8 @@ def step_lr(base_lr, epoch, step_size, gamma=0.1):
     [0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
     """
     base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
-    epoch = _step_index(epoch, "epoch")
-    step_size = _positive_count(step_size, "step_size")
+    epoch = as_int(epoch, "epoch", low=0)
+    step_size = as_int(step_size, "step_size", low=1)
     gamma = as_real(gamma, "gamma", low=0.0, high=1.0, low_open=True)
     return base_lr * gamma ** (epoch // step_size)
 # --8<-- [end:step_lr]
@@ -542,8 +529,8 @@ def cosine_lr(base_lr, t, t_max, eta_min=0.0):
     [1.0, 0.8536, 0.5, 0.1464, 0.0]
     """
     base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
-    t = _step_index(t, "t")
-    t_max = _positive_count(t_max, "t_max")
+    t = as_int(t, "t", low=0)
+    t_max = as_int(t_max, "t_max", low=1)
     eta_min = as_real(eta_min, "eta_min", low=0.0, high=base_lr)
     return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / t_max)) / 2
 # --8<-- [end:cosine_lr]
@@ -562,8 +549,8 @@ def warmup_lr(base_lr, t, warmup_steps):
     [0.025, 0.05, 0.075, 0.1, 0.1, 0.1]
     """
     base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
-    t = _step_index(t, "t")
-    warmup_steps = _positive_count(warmup_steps, "warmup_steps")
+    t = as_int(t, "t", low=0)
+    warmup_steps = as_int(warmup_steps, "warmup_steps", low=1)
     return base_lr * min(1.0, (t + 1) / warmup_steps)
 # --8<-- [end:warmup_lr]
 
@@ -599,11 +586,9 @@ def minibatches(m, batch_size, rng):
     >>> [b.tolist() for b in minibatches(5, 2, np.random.default_rng(0))]
     [[2, 4], [3, 0], [1]]
     """
-    m = _positive_count(m, "m")
-    batch_size = _positive_count(batch_size, "batch_size")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    order = rng.permutation(m)
+    m = as_int(m, "m", low=1)
+    batch_size = as_int(batch_size, "batch_size", low=1)
+    order = as_generator(rng).permutation(m)
     return [order[i:i + batch_size] for i in range(0, m, batch_size)]
 # --8<-- [end:minibatches]
 
@@ -697,7 +682,7 @@ def run_optimizer(optimizer, f, x0, n_steps):
     [[1.0, 1.0], [0.99, 0.0], [0.9801, 0.0], [0.9703, 0.0]]
     """
     x = as_float_array(x0, "x0").copy()
-    n_steps = _step_index(n_steps, "n_steps")
+    n_steps = as_int(n_steps, "n_steps", low=0)
     lookahead = getattr(optimizer, "lookahead", None)
     path = [x]
     with np.errstate(over="ignore", invalid="ignore"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_real, check_axis, check_same_shape
+from snippets._validation import as_float_array, as_generator, as_real, check_axis, check_same_shape
 
 
 def _weights(w):
@@ -194,8 +194,7 @@ def dropout(x, p, rng, train=True):
     """
     x = as_float_array(x, "x")
     p = as_real(p, "p", low=0.0, high=1.0, high_open=True)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    as_generator(rng)
     if not train or p == 0:
         return x.copy(), np.ones_like(x)
     keep = rng.random(x.shape) >= p

@@ -10,8 +10,9 @@ from snippets.activations import sigmoid_grad
 from snippets.autograd import Value
 from snippets.gradcheck import numerical_gradient, rel_error
 from snippets.gradients import (FP16_MAX, FP16_SMALLEST_NORMAL, FP16_SMALLEST_SUBNORMAL,
-                                chain_gradients, clip_grad_norm, deep_mlp_grads, fp16_gradient,
+                                chain_gradients, deep_mlp_grads, fp16_gradient,
                                 layer_gradient_norms, sigmoid_chain)
+from snippets.optimizers import clip_grad_norm
 
 
 # ---------------------------------------------------------------- products of local gradients
