@@ -117,7 +117,10 @@ def raw_tex_variant(page_html):
 
 
 def heaviest_math_page(site_lang_dir):
-    candidates = [p for p in site_lang_dir.glob("*/index.html") if p.parent.name not in ("source",)]
+    """The topic page with the most formulas (the generated pages hide theirs in collapsed blocks)."""
+    from tools.pages import TOPICS
+
+    candidates = [site_lang_dir / slug / "index.html" for slug in TOPICS if (site_lang_dir / slug).is_dir()]
     return max(candidates, key=lambda p: p.read_text(encoding="utf-8").count('<span class="katex">'))
 
 

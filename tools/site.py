@@ -92,6 +92,8 @@ def serve(host: str, port: int) -> None:
         shutil.rmtree(SITE)
     rebuild()
     server = LiveReloadServer(builder=rebuild, host=host, port=port, root=str(SITE))
+    # Like a static host: a missing page gets the site's 404 page.
+    server.error_handler = lambda code: (SITE / "404.html").read_bytes() if code == 404 else None
     for path in WATCHED:
         server.watch(str(ROOT / path))
     print(f"Serving on http://{host}:{port}/ (zh: /zh/, en: /en/); Ctrl+C stops.")
