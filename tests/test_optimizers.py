@@ -997,3 +997,24 @@ def test_seed_nesterov_converges_only_below_one_over_900_on_the_quadratic():
     above = run_optimizer(SeedNesterov(lr=0.0012, momentum=0.9), f, x0, 5000)
     assert np.linalg.norm(below[-1]) < 1e-3
     assert len(above) < 5001 or np.linalg.norm(above[-1]) > 1e3
+
+
+@pytest.mark.parametrize("problem", ["quadratic", "rotated"])
+def test_the_tables_learning_rates_beat_their_neighbours_on_the_grid(problem):
+    """The table's rates were picked once by a grid search over η = 10^(k/2), 1e-4 … 10, and
+    hard-coded; if an optimizer changes, a rate next to the chosen one may become better and the
+    table would no longer show each optimizer at its best. (Rosenbrock, 20000 steps per run, is
+    left to the grid search: it would add seconds to every test run.)"""
+    from tools.figures.optimizers import BEST_K, MAKERS, PROBLEMS, TOL, run
+
+    target = np.array(PROBLEMS[problem][2])
+    for name in MAKERS:
+        for stay in (False, True):
+            k = BEST_K[name][problem][int(stay)]
+            count = {j: steps_to_tolerance(run(name, problem, j), target, TOL, stay=stay)
+                     for j in (k - 1, k, k + 1) if -8 <= j <= 2}
+            beaten = [j for j in count if count[j] is not None
+                      and (count[k] is None or count[j] < count[k])]
+            assert not beaten, (f"{name} on {problem} ({'stays' if stay else 'first'}): "
+                                f"k = {beaten[0]} beats the hard-coded k = {k}: {count}; "
+                                "update BEST_K in tools/figures/optimizers.py")
