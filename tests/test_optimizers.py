@@ -2,6 +2,7 @@
 when they coincide, and every checkable claim of the Optimizers page."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -942,6 +943,15 @@ def test_the_lab_notebook_runs_and_plots():
               if o.output_type == "error" or o.get("name") == "stderr"]
     assert not errors, errors
     assert len(images) >= 3
+    # the alt text of the bias-correction plot quotes what its cell prints
+    cell = next(c for c in nb.cells if "without correction: largest step" in str(c.get("outputs")))
+    printed = re.search(r"largest step ([\d.]+) lr at t = (\d+); within 10% of lr from t = (\d+)",
+                        str(cell.outputs)).groups()
+    index = nb.cells.index(cell)
+    for lang in ("en", "zh"):
+        alt = nbformat.read(DOCS / lang / "optimizers-lab.ipynb", as_version=4).cells[index].metadata.alt
+        assert all(number in alt for number in printed), (
+            f"docs/{lang}/optimizers-lab.ipynb cell {index}: its alt text should quote {printed}")
 
 
 def test_quoted_comparisons_agree_with_the_generated_table():

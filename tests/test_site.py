@@ -181,6 +181,37 @@ def test_search_indexes_are_per_language_and_chinese_is_segmented(site):
     assert "katex" not in json.dumps(zh) and "katex" not in json.dumps(en)
 
 
+@pytest.mark.parametrize("lang", P.LANGS)
+def test_notebook_plots_carry_the_alt_text_of_their_cells(site, lang):
+    from html import escape
+
+    for name in (n for n in P.pages(lang) if n.endswith(".ipynb")):
+        built = page_for(site, lang, name).read_text(encoding="utf-8")
+        cells = json.loads(P.pages(lang)[name].read_text(encoding="utf-8"))["cells"]
+        alts = [c["metadata"]["alt"] for c in cells if "alt" in c["metadata"]]
+        assert alts and "No description has been provided" not in built, f"docs/{lang}/{name}"
+        for alt in alts:
+            assert f'alt="{escape(alt)}"' in built, f"docs/{lang}/{name}: plot without its alt {alt!r}"
+
+
+def test_a_notebook_plot_without_alt_text_fails_the_build(tmp_path):
+    from types import SimpleNamespace
+
+    from mkdocs.exceptions import PluginError
+
+    from tools.hooks import NBCONVERT_PLACEHOLDER_ALT, notebook_plot_alts
+
+    notebook = tmp_path / "lab.ipynb"
+    notebook.write_text(json.dumps({"cells": [
+        {"cell_type": "code", "metadata": {"alt": "a parabola"}, "source": "plt.plot(x, x**2)"},
+        {"cell_type": "code", "metadata": {}, "source": "plt.plot(x, x**3)"}]}), encoding="utf-8")
+    page = SimpleNamespace(file=SimpleNamespace(abs_src_path=str(notebook), src_path="lab.ipynb"))
+    one = f"<img {NBCONVERT_PLACEHOLDER_ALT} src=a.png>"
+    assert notebook_plot_alts(one, page) == '<img alt="a parabola" src=a.png>'
+    with pytest.raises(PluginError, match=r"lab\.ipynb: 2 plot\(s\) but 1 code cell"):
+        notebook_plot_alts(one * 2, page)
+
+
 def test_figures_are_deterministic(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     names = [p.name for p in write_all(first, tmp_path / "tables-a") if p.suffix == ".svg"]

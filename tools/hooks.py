@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 import subprocess
@@ -159,6 +160,28 @@ def fix_notebook_anchors(html_text, page):
     return html_text
 
 
+# nbconvert's lab template ignores alt text in cell metadata: it gives every plot this placeholder
+# and logs a warning per notebook. notebook_plot_alts puts the cell's own text in its place.
+NBCONVERT_PLACEHOLDER_ALT = 'alt="No description has been provided for this image"'
+logging.getLogger("traitlets").addFilter(
+    lambda record: not record.getMessage().startswith("Alternative text is missing"))
+
+
+def notebook_plot_alts(html_text, page):
+    """Give the n-th plot of a notebook the ``alt`` of the n-th code cell that has one in its
+    metadata (each plotting cell draws one figure)."""
+    cells = json.loads(Path(page.file.abs_src_path).read_text(encoding="utf-8"))["cells"]
+    alts = [c["metadata"]["alt"] for c in cells if c["cell_type"] == "code" and "alt" in c["metadata"]]
+    plots = html_text.count(NBCONVERT_PLACEHOLDER_ALT)
+    if plots != len(alts):
+        raise PluginError(
+            f"{page.file.src_path}: {plots} plot(s) but {len(alts)} code cell(s) with an \"alt\" "
+            "in their metadata: describe each plot in its cell's metadata (\"alt\": \"...\")")
+    for alt in alts:
+        html_text = html_text.replace(NBCONVERT_PLACEHOLDER_ALT, f'alt="{html.escape(alt)}"', 1)
+    return html_text
+
+
 def _walk_toc(items):
     for item in items:
         yield item
@@ -170,9 +193,7 @@ def on_page_content(html_text, page, config, files):
     if page.file.src_uri.endswith(".ipynb"):
         html_text = NOTEBOOK_CDN_SCRIPTS.sub("", html_text)
         html_text = fix_notebook_anchors(notebook_to_arithmatex(html_text), page)
-        # nbconvert writes plot outputs without alt text; say at least what they are.
-        alt = "代码单元的输出图像" if config.theme["language"] == "zh" else "Plot produced by the code cell above"
-        html_text = re.sub(r"<img (?![^>]*\balt=)", f'<img alt="{alt}" ', html_text)
+        html_text = notebook_plot_alts(html_text, page)
     matches = list(MATH.finditer(html_text))
     if not matches:
         return html_text
