@@ -8,7 +8,8 @@
 - ``on_page_content``: typeset every formula with KaTeX at build time; a formula KaTeX cannot
   compile fails the build with the page, the line and the formula. Notebook pages
   (mkdocs-jupyter) get the same treatment: their raw $…$ math is marked up first, their MathJax
-  loader removed, and their headings given readable anchors.
+  loader removed, their headings given readable anchors and their plots the alt text written in
+  the cell's metadata.
 """
 
 from __future__ import annotations
