@@ -226,7 +226,7 @@ def conv2d_backward(dout, x, w, b, stride=1, padding=0):
 
     In matrix form (rows of D = dout laid out as (N·H'·W', F)): dw = Dᵀ · cols,
     dcols = D · w.reshape(F, −1), dx = col2im(dcols). dx is a "full" convolution of dout with
-    the flipped filters; the weights are shared, so their gradient sums over every position.
+    the filters (a cross-correlation with the filters rotated by 180°); the weights are shared, so their gradient sums over every position.
     Returns (dx, dw, db) with the shapes of x, w and b.
 
     >>> x = np.arange(9.0).reshape(1, 1, 3, 3); w = np.ones((1, 1, 2, 2)); b = np.zeros(1)

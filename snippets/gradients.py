@@ -180,7 +180,7 @@ def fp16_gradient(grad, scale=1.0):
     Gradients below 2⁻²⁵ ≈ 3e-8 underflow to 0 in float16 and are lost; multiplying the loss
     (hence every gradient) by S before the backward pass lifts them into range, and dividing by S
     in higher precision afterwards recovers them. Too large a scale overflows to inf
-    (above 65504), which is why dynamic loss scaling lowers S and skips that step.
+    (from 65520 up; 65504 is the largest float16), which is why dynamic loss scaling lowers S and skips that step.
 
     >>> fp16_gradient(1e-8)                           # underflows: the update is lost
     0.0

@@ -575,3 +575,27 @@ def test_with_all_weights_zero_only_the_last_layer_gets_a_gradient():
     assert np.any(grads[2][0] != 0)
     # and every hidden unit (row) gets the same last-layer gradient: the symmetry is never broken
     assert np.all(grads[2][0] == grads[2][0][0])
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_training_from_all_zero_weights_never_breaks_the_symmetry(activation):
+    """Sigmoid: after the first step Wᴸ ≠ 0, so the lower layers do get gradients, but every
+    hidden unit of a layer gets the same one. ReLU (f(0) = 0): the hidden outputs stay 0, so only
+    the output bias ever learns."""
+    x = np.array([[1.0, 2.0, -1.0], [0.5, -0.3, 2.0]])
+    y = np.array([0, 2])
+    layers = [(np.zeros((3, 4)), np.zeros(4)), (np.zeros((4, 4)), np.zeros(4)),
+              (np.zeros((4, 3)), np.zeros(3))]
+    for step in range(5):
+        _, grads = mlp_loss_and_grads(x, y, layers, activation)
+        for (dW, db), (W, b) in zip(grads[:-1], layers[:-1]):
+            assert np.all(dW == dW[:, :1]) and np.all(db == db[0])     # one column per unit, all equal
+            assert np.all(W == W[:, :1])
+        lower = max(np.abs(dW).max() for dW, _ in grads[:-1])
+        if activation == "relu" or step == 0:
+            assert lower == 0
+        else:
+            assert lower > 1e-4
+        if activation == "relu":
+            assert np.all(grads[-1][0] == 0) and np.any(grads[-1][1] != 0)
+        layers = [(W - 1.0 * dW, b - 1.0 * db) for (W, b), (dW, db) in zip(layers, grads)]

@@ -441,6 +441,17 @@ def test_eps_inside_the_root_matters_only_for_small_gradients():
     assert Adam(lr=1.0).step(np.zeros(1), g)[0] == pytest.approx(-1.0, rel=1e-3)
 
 
+def test_eps_inside_the_root_slows_tiny_gradients_by_up_to_ten_thousand():
+    """The page: RMSProp at g = 1e-5 moves about 100× less with ε inside the root, and the factor
+    tends to √ε/ε = 1e4 as g → 0 (outside: g/(√(1−α)|g| + ε) → g/ε; inside: g/√ε)."""
+    def slowdown(g):
+        step = lambda opt: opt.step(np.zeros(1), np.array([g]))[0]  # noqa: E731
+        return step(RMSProp(lr=1.0)) / step(RMSPropEpsInRoot(lr=1.0))
+
+    assert slowdown(1e-5) == pytest.approx(99.0, rel=1e-3)
+    assert 9900 < slowdown(1e-10) < 1e4 and slowdown(1e-12) < 1e4
+
+
 # --- weight decay ---------------------------------------------------------------------------------
 
 def test_sgd_weight_decay_is_the_l2_gradient_step():
@@ -707,6 +718,20 @@ def test_sgd_with_constant_step_hovers_and_with_decaying_step_converges():
     decaying = errors(lambda t: 0.05 / (1 + t / m))
     assert constant[-1].mean() > 0.03 and constant[-1].mean() > 0.5 * constant[24].mean()
     assert decaying[-1].mean() < 0.01 and decaying[-1].mean() < 0.5 * decaying[9].mean()
+
+
+def test_constant_step_sgd_hovers_in_a_region_of_radius_sqrt_eta():
+    """f = θ²/2 with unit gradient noise: θ ← (1 − η)θ − ηξ has stationary variance η/(2 − η),
+    so a quarter of the rate halves the radius (and quarters the excess loss), not quarters it."""
+    def spread(lr, chains=20000, steps=3000):
+        opt, theta, noise = SGD(lr=lr), np.ones(chains), np.random.default_rng(0)
+        for _ in range(steps):
+            theta = opt.step(theta, theta + noise.standard_normal(chains))
+        return theta.std()
+
+    big, small = spread(0.04), spread(0.01)
+    assert big == pytest.approx(math.sqrt(0.04 / 1.96), rel=0.03)
+    assert big / small == pytest.approx(math.sqrt((0.04 / 1.96) / (0.01 / 1.99)), rel=0.05)
 
 
 # --- saddle and Newton ------------------------------------------------------------------------------
