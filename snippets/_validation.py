@@ -79,3 +79,28 @@ def as_labels(y, n: int, num_classes: int, name: str = "y") -> np.ndarray:
         raise ValueError(f"{name} must hold class indices in [0, {num_classes - 1}], "
                          f"got values from {y.min()} to {y.max()}")
     return y
+
+
+def as_choice(value, options, name: str) -> str:
+    """One of a few named options, given as a string."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def as_flag(value, name: str) -> bool:
+    """True or False itself: a flag read by truthiness would take the string "False" as True."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def as_list(items, name: str, pairs: bool = False) -> list:
+    """A non-empty list or tuple (of (W, b) pairs when ``pairs``), e.g. a network's layers."""
+    if not isinstance(items, (list, tuple)) or len(items) == 0:
+        raise ValueError(f"{name} must be a non-empty list, got {type(items).__name__}")
+    if pairs:
+        for i, item in enumerate(items):
+            if not isinstance(item, (list, tuple)) or len(item) != 2:
+                raise ValueError(f"{name}[{i}] must be a (W, b) pair, got {type(item).__name__}")
+    return list(items)

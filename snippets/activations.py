@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_generator, as_real, check_axis
+from snippets._validation import (as_choice, as_flag, as_float_array, as_generator, as_list, as_real,
+                                  check_axis)
 
 # SELU constants from Klambauer et al. (2017), chosen so that mean 0 / variance 1 is a fixed point.
 SELU_ALPHA = 1.6732632423543772
@@ -40,10 +41,8 @@ def collapse_linear_layers(layers):
     >>> ((x @ W1 + b1) @ W2 + b2).tolist(), (x @ W + b).tolist()
     ([[-0.5]], [[-0.5]])
     """
-    if len(layers) == 0:
-        raise ValueError("layers must contain at least one (W, b) pair")
     W, b = None, None
-    for i, (Wi, bi) in enumerate(layers):
+    for i, (Wi, bi) in enumerate(as_list(layers, "layers", pairs=True)):
         Wi = as_float_array(Wi, f"layers[{i}][0]", ndim=2)
         bi = as_float_array(bi, f"layers[{i}][1]", ndim=1)
         if bi.shape[0] != Wi.shape[1]:
@@ -221,7 +220,7 @@ def rrelu(x, lower=1 / 8, upper=1 / 3, *, train=False, rng=None):
     x = as_float_array(x, "x")
     lower = as_real(lower, "lower", low=0.0, high=1.0)
     upper = as_real(upper, "upper", low=lower, high=1.0)
-    if train:
+    if as_flag(train, "train"):
         a = as_generator(rng).uniform(lower, upper, size=x.shape)
     else:
         a = (lower + upper) / 2
@@ -301,7 +300,9 @@ def crelu_backward(dout, x, axis=-1):
     """
     x = as_float_array(x, "x")
     dout = as_float_array(dout, "dout")
-    axis = check_axis(axis, max(x.ndim, 1))
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension to concatenate along")
+    axis = check_axis(axis, x.ndim)
     expected = x.shape[:axis] + (2 * x.shape[axis],) + x.shape[axis + 1:]
     if dout.shape != expected:
         raise ValueError(f"dout must have shape {expected}, got {dout.shape}")
@@ -354,8 +355,8 @@ def _maxout_inputs(x, w, b):
     x = as_float_array(x, "x", ndim=2)
     w = as_float_array(w, "w", ndim=3)
     b = as_float_array(b, "b", ndim=2)
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"w must have shape (k, {x.shape[1]}, M), got {w.shape}")
+    if w.shape[0] == 0 or w.shape[1] != x.shape[1]:
+        raise ValueError(f"w must have shape (k, {x.shape[1]}, M) with k >= 1 pieces, got {w.shape}")
     if b.shape != (w.shape[0], w.shape[2]):
         raise ValueError(f"b must have shape {(w.shape[0], w.shape[2])}, got {b.shape}")
     return x, w, b
@@ -431,11 +432,9 @@ def gelu(x, approximate="none"):
     [-0.1588, 0.0, 0.8412]
     """
     x = as_float_array(x, "x")
-    if approximate == "none":
+    if as_choice(approximate, ("none", "tanh"), "approximate") == "none":
         return x * _normal_cdf(x)
-    if approximate == "tanh":
-        return x / 2 * (1 + np.tanh(_gelu_tanh_arg(x)))
-    raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x / 2 * (1 + np.tanh(_gelu_tanh_arg(x)))
 
 
 def gelu_grad(x, approximate="none"):
@@ -446,18 +445,17 @@ def gelu_grad(x, approximate="none"):
     [0.5, 1.0833]
     """
     x = as_float_array(x, "x")
-    if approximate == "none":
+    if as_choice(approximate, ("none", "tanh"), "approximate") == "none":
         pdf = np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
         return _normal_cdf(x) + x * pdf
-    if approximate == "tanh":
-        t = np.tanh(_gelu_tanh_arg(x))
-        return (1 + t) / 2 + x / 2 * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
-    raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    t = np.tanh(_gelu_tanh_arg(x))
+    return (1 + t) / 2 + x / 2 * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
 # --8<-- [end:gelu]
 
 
 def _normal_cdf(x):
-    return _like((1 + _erf(x / math.sqrt(2)).astype(np.float64)) / 2, x)
+    # frompyfunc returns a Python float for 0-d input and an object array otherwise
+    return _like((1 + np.asarray(_erf(x / math.sqrt(2)), dtype=np.float64)) / 2, x)
 
 
 def _gelu_tanh_arg(x):

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_labels, as_real
+from snippets._validation import as_choice, as_float_array, as_labels, as_list, as_real
 from snippets.activations import log_softmax, relu, relu_grad, sigmoid, sigmoid_grad, softmax
 
 
@@ -101,7 +101,8 @@ class Value:
         if other.data == 0:
             raise ValueError("other must be nonzero: division by zero")
         a, b = self.data, other.data
-        return Value._node(a / b, (self, other), (1 / b, -a / (b * b)), "/")
+        # −a/b/b rather than −a/(b·b): b·b underflows to 0 for |b| < 1e-154
+        return Value._node(a / b, (self, other), (1 / b, -a / b / b), "/")
 
     def __radd__(self, other):                    # 2 + v
         return _as_value(other) + self
@@ -133,10 +134,10 @@ class Value:
         out = _power(a, n)
         if n == 0:
             local = 0.0
-        elif a == 0 and n < 1:
-            local = math.inf                      # d/da √a at a = 0, as in PyTorch
+        elif a == 0:
+            local = math.inf if n < 1 else n * 0.0 ** (n - 1)   # d/da √a at 0 is inf, as in PyTorch
         else:
-            local = n * _power(a, n - 1)
+            local = n * out / a   # = n·aⁿ⁻¹, without a second power that can overflow when aⁿ does not
         return Value._node(out, (self,), (local,), f"**{n:g}")
 
     # eᵃ:  ∂/∂a = eᵃ
@@ -311,9 +312,9 @@ def mlp_loss_and_grads(x, y, layers, activation="sigmoid"):
     ([[0.1298, -0.067], [0.2596, -0.134]], [0.1298, -0.067])
     """
     x = as_float_array(x, "x", ndim=2)
-    if activation not in _HIDDEN:
-        raise ValueError(f"activation must be 'sigmoid' or 'relu', got {activation!r}")
-    f, f_grad = _HIDDEN[activation]
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one example (row)")
+    f, f_grad = _HIDDEN[as_choice(activation, tuple(_HIDDEN), "activation")]
     layers = _mlp_layers(layers, x.shape[1])
     y = as_labels(y, x.shape[0], layers[-1][0].shape[1])
 
@@ -340,12 +341,8 @@ def mlp_loss_and_grads(x, y, layers, activation="sigmoid"):
 
 def _mlp_layers(layers, n_features):
     """Validate [(W, b), ...]: W (fan_in, fan_out) chained, b (fan_out,)."""
-    if len(layers) == 0:
-        raise ValueError("layers must contain at least one (W, b) pair")
     out, fan_in = [], n_features
-    for i, layer in enumerate(layers):
-        if len(layer) != 2:
-            raise ValueError(f"layers[{i}] must be a (W, b) pair")
+    for i, layer in enumerate(as_list(layers, "layers", pairs=True)):
         W = as_float_array(layer[0], f"layers[{i}][0]", ndim=2)
         b = as_float_array(layer[1], f"layers[{i}][1]", ndim=1)
         if W.shape[0] != fan_in:

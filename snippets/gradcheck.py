@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import as_real
+from snippets._validation import as_float_array, as_real
 
 
 # --8<-- [start:numerical_gradient]
@@ -13,7 +13,8 @@ def numerical_gradient(f, x, h=1e-5):
 
         df/dx_i ≈ (f(x + h e_i) − f(x − h e_i)) / (2h)      (error O(h²))
 
-    ``x`` (float64) is perturbed in place one entry at a time and restored exactly afterwards.
+    ``x`` (float64) is perturbed in place one entry at a time and restored exactly afterwards,
+    also when f raises.
 
     >>> x = np.array([1.0, -2.0, 3.0])
     >>> numerical_gradient(lambda v: np.sum(v ** 2), x).round(6).tolist()  # exact: 2x
@@ -21,17 +22,23 @@ def numerical_gradient(f, x, h=1e-5):
     >>> x.tolist()                                                          # x is unchanged
     [1.0, -2.0, 3.0]
     """
+    if not callable(f):
+        raise ValueError(f"f must be a function of x, got {type(f).__name__}")
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         raise ValueError("x must be a float64 numpy array (float32 is too coarse for h=1e-5)")
+    if not x.flags.writeable:
+        raise ValueError("x must be writeable: it is perturbed in place (pass x.copy())")
     h = as_real(h, "h", low=0.0, low_open=True)
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         old = x[i]
-        x[i] = old + h
-        f_plus = _scalar(f(x))
-        x[i] = old - h
-        f_minus = _scalar(f(x))
-        x[i] = old
+        try:
+            x[i] = old + h
+            f_plus = _scalar(f(x))
+            x[i] = old - h
+            f_minus = _scalar(f(x))
+        finally:
+            x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
 # --8<-- [end:numerical_gradient]
@@ -39,8 +46,8 @@ def numerical_gradient(f, x, h=1e-5):
 
 def _scalar(value) -> float:
     value = np.asarray(value)
-    if value.size != 1:
-        raise ValueError(f"f must return a scalar, got an array of shape {value.shape}")
+    if value.size != 1 or value.dtype.kind not in "iuf":
+        raise ValueError(f"f must return a real scalar, got {value.dtype} of shape {value.shape}")
     return float(value.reshape(()))
 
 
@@ -60,10 +67,15 @@ def rel_error(a, b):
     >>> round(rel_error(np.array([1.0, 0.0]), np.array([1.001, 0.0])), 6)
     0.0005
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = as_float_array(a, "a").astype(np.float64)
+    b = as_float_array(b, "b").astype(np.float64)
     if a.shape != b.shape:
         raise ValueError(f"b must have the shape of a {a.shape}, got {b.shape}")
-    scale = max(np.linalg.norm(a) + np.linalg.norm(b), np.finfo(np.float64).tiny)
-    return float(np.linalg.norm(a - b) / scale)
+    # the ratio does not change when both are divided by their largest entry, and the squares
+    # inside the norms then cannot overflow
+    largest = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
+    if largest == 0:
+        return 0.0
+    a, b = a / largest, b / largest
+    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
 # --8<-- [end:rel_error]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_int, as_real
+from snippets._validation import as_choice, as_flag, as_float_array, as_generator, as_int, as_list, as_real
 from snippets.activations import relu, relu_grad, sigmoid, sigmoid_grad, tanh, tanh_grad
 
 # float16 (IEEE 754 binary16: 1 sign, 5 exponent, 10 fraction bits).
@@ -97,13 +97,13 @@ def deep_mlp_grads(x, weights, g, activation="sigmoid", residual=False, branch_s
     """
     x = as_float_array(x, "x", ndim=2)
     g = as_float_array(g, "g", ndim=2)
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    f, f_grad = _ACTIVATIONS[activation]
+    f, f_grad = _ACTIVATIONS[as_choice(activation, tuple(_ACTIVATIONS), "activation")]
+    residual = as_flag(residual, "residual")
     beta = as_real(branch_scale, "branch_scale")
-    if len(weights) == 0:
-        raise ValueError("weights must contain at least one layer")
-    weights = [as_float_array(W, f"weights[{i}]", ndim=2) for i, W in enumerate(weights)]
+    if x.shape[0] == 0:
+        raise ValueError("x must hold at least one example (row)")
+    weights = [as_float_array(W, f"weights[{i}]", ndim=2)
+               for i, W in enumerate(as_list(weights, "weights"))]
     for i, W in enumerate(weights):
         if W.shape != (x.shape[1], x.shape[1]):
             raise ValueError(f"weights[{i}] must have shape {(x.shape[1], x.shape[1])} "
@@ -131,11 +131,12 @@ def deep_mlp_grads(x, weights, g, activation="sigmoid", residual=False, branch_s
 
 # --8<-- [start:layer_gradient_norms]
 def layer_gradient_norms(depth=30, width=64, activation="sigmoid", residual=False,
-                         branch_scale=1.0, batch=64, seed=0):
+                         branch_scale=1.0, batch=64, rng=None):
     """‖∂loss/∂Wˡ‖ (Frobenius norm) for every layer l = 1 … depth (layer 1 is next to the input)
     of a randomly initialized deep MLP (see deep_mlp_grads), for a batch x ~ N(0, 1) and a
     random read-out g ~ N(0, 1). Weights are N(0, 1/width) (Xavier) for sigmoid and tanh and
-    N(0, 2/width) (He) for ReLU. All randomness comes from ``seed``.
+    N(0, 2/width) (He) for ReLU. All randomness comes from ``rng``
+    (a numpy.random.Generator; by default ``np.random.default_rng(0)``, so results are reproducible).
 
     A sigmoid network loses a factor of about 4 or more per layer on the way back (σ′ ≤ 1/4),
     ReLU with He initialization keeps the norms of the same order, and residual connections
@@ -155,9 +156,8 @@ def layer_gradient_norms(depth=30, width=64, activation="sigmoid", residual=Fals
     depth = as_int(depth, "depth", low=1)
     width = as_int(width, "width", low=1)
     batch = as_int(batch, "batch", low=1)
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    rng = np.random.default_rng(seed)
+    as_choice(activation, tuple(_ACTIVATIONS), "activation")
+    rng = np.random.default_rng(0) if rng is None else as_generator(rng)
     std = np.sqrt((2.0 if activation == "relu" else 1.0) / width)
     x = rng.standard_normal((batch, width))
     weights = [rng.standard_normal((width, width)) * std for _ in range(depth)]

@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from snippets import activations as act
-from snippets._validation import as_float_array, as_generator, as_int, as_real
+from snippets._validation import as_choice, as_float_array, as_generator, as_int, as_real
 
 
 def _normal(fan_in, fan_out, rng, variance):
@@ -139,9 +139,7 @@ _ACTIVATIONS = {
 
 
 def _activation(name):
-    if name not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
-    return _ACTIVATIONS[name]
+    return _ACTIVATIONS[as_choice(name, tuple(_ACTIVATIONS), "activation")]
 
 
 # --8<-- [start:activation_stds]

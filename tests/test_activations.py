@@ -388,7 +388,13 @@ def test_non_numeric_input_raises_naming_x(bad, name, f, f_grad, kink):
     (lambda: act.maxout(np.zeros(3), np.zeros((2, 3, 1)), np.zeros((2, 1))), "x must be 2-D"),
     (lambda: act.maxout_backward(np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((2, 3, 1)),
                                  np.zeros((2, 1))), "dout must have shape"),
-    (lambda: act.collapse_linear_layers([]), "layers must contain"),
+    (lambda: act.collapse_linear_layers([]), "layers must be a non-empty list"),
+    (lambda: act.collapse_linear_layers(None), "layers must be a non-empty list"),
+    (lambda: act.collapse_linear_layers([(np.eye(2),)]), r"layers\[0\] must be a \(W, b\) pair"),
+    (lambda: act.crelu_backward(np.ones(2), np.float64(1.0)), "x must have at least one dimension"),
+    (lambda: act.gelu(np.zeros(2), approximate=np.array(["none"] * 2)), "approximate must be"),
+    (lambda: act.rrelu(np.zeros(2), train="False"), "train must be True or False"),
+    (lambda: act.maxout(np.zeros((2, 3)), np.zeros((0, 3, 4)), np.zeros((0, 4))), "k >= 1"),
     (lambda: act.collapse_linear_layers([(np.zeros((2, 3)), np.zeros(3)),
                                          (np.zeros((4, 1)), np.zeros(1))]), r"layers\[1\]\[0\]"),
     (lambda: act.collapse_linear_layers([(np.zeros((2, 3)), np.zeros(2))]), r"layers\[0\]\[1\]"),
@@ -396,3 +402,11 @@ def test_non_numeric_input_raises_naming_x(bad, name, f, f_grad, kink):
 def test_bad_arguments_raise_value_error_naming_them(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+@pytest.mark.parametrize("name, f, f_grad, kink", ELEMENTWISE, ids=IDS)
+def test_a_single_number_works_like_a_one_element_array(name, f, f_grad, kink):
+    for value in (1.5, np.float64(-0.5), np.float32(2.0)):
+        assert np.asarray(f(value)).shape == () and np.asarray(f_grad(value)).shape == ()
+        assert float(f(value)) == float(f(np.array([value]))[0])
+        assert float(f_grad(value)) == float(f_grad(np.array([value]))[0])

@@ -477,7 +477,11 @@ def test_mlp_does_not_modify_its_inputs(rng):
     (dict(layers=[(np.ones((4, 2)), np.zeros(2))]), r"layers\[0\]\[0\]"),
     (dict(layers=[(np.ones((3, 2)), np.zeros(3))]), r"layers\[0\]\[1\]"),
     (dict(layers=[]), "layers"),
+    (dict(layers=None), "layers must be a non-empty list"),
+    (dict(layers=[np.ones((3, 2))]), r"layers\[0\] must be a \(W, b\) pair"),
+    (dict(activation=["relu"]), "activation must be one of"),
     (dict(x=np.ones(3)), "x"),
+    (dict(x=np.ones((0, 3)), y=np.array([], dtype=int)), "x must hold at least one example"),
 ])
 def test_mlp_bad_input(kwargs, match):
     args = dict(x=np.ones((2, 3)), y=np.array([0, 1]),
@@ -599,3 +603,19 @@ def test_training_from_all_zero_weights_never_breaks_the_symmetry(activation):
         if activation == "relu":
             assert np.all(grads[-1][0] == 0) and np.any(grads[-1][1] != 0)
         layers = [(W - 1.0 * dW, b - 1.0 * db) for (W, b), (dW, db) in zip(layers, grads)]
+
+
+def test_tiny_divisors_and_negative_powers_give_their_finite_value():
+    """a/b with |b| < 1e-154: b·b underflows, so the local gradient is −a/b/b (here −inf, honestly
+    out of range) while the value 1e200 is fine; likewise b⁻¹, whose derivative −b⁻² overflows."""
+    a, b = Value(1.0), Value(1e-200)
+    c = a / b
+    c.backward()
+    assert c.data == pytest.approx(1e200) and a.grad == pytest.approx(1e200) and b.grad == -math.inf
+    v = Value(1e-160)
+    w = v ** -1
+    w.backward()
+    assert w.data == pytest.approx(1e160) and v.grad == -math.inf
+    u = Value(3.0)
+    (u ** 2.5).backward()
+    assert u.grad == pytest.approx(2.5 * 3.0 ** 1.5, rel=1e-15)

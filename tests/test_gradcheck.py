@@ -50,13 +50,29 @@ def test_a_wrong_gradient_is_caught(rng):
 @pytest.mark.parametrize("call, message", [
     (lambda: numerical_gradient(np.sum, np.zeros(3, dtype=np.float32)), "x must be a float64"),
     (lambda: numerical_gradient(np.sum, [1.0, 2.0]), "x must be a float64"),
-    (lambda: numerical_gradient(lambda v: v, np.zeros(3)), "f must return a scalar"),
+    (lambda: numerical_gradient(lambda v: v, np.zeros(3)), "f must return a real scalar"),
     (lambda: numerical_gradient(np.sum, np.zeros(3), h=0), "h must be"),
     (lambda: rel_error(np.zeros(2), np.zeros(3)), "b must have the shape of a"),
+    (lambda: numerical_gradient(None, np.zeros(3)), "f must be a function"),
+    (lambda: numerical_gradient(lambda v: 1j * v.sum(), np.zeros(3)), "f must return a real scalar"),
+    (lambda: numerical_gradient(np.sum, np.broadcast_to(np.zeros(1), (3,))), "x must be writeable"),
+    (lambda: rel_error(np.array([1 + 1j]), np.array([1 - 1j])), "a must be an array of real"),
 ])
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_x_is_restored_even_when_f_raises():
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="f must return a real scalar"):
+        numerical_gradient(lambda v: v if v[1] != 2 else v.sum(), x)
+    assert x.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_rel_error_does_not_overflow_on_huge_entries():
+    assert rel_error(np.array([1e200, 1e200]), np.array([1e200, 2e200])) == pytest.approx(
+        rel_error(np.array([1.0, 1.0]), np.array([1.0, 2.0])), rel=1e-15)
 
 
 # --- the Backprop page's claims about gradient checking ------------------------------------

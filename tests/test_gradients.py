@@ -85,7 +85,7 @@ def test_deep_mlp_grads_match_finite_differences(rng, activation, residual):
 
 
 def test_sigmoid_network_gradients_vanish_towards_the_input():
-    n = layer_gradient_norms(depth=20, width=64, activation="sigmoid", seed=0)
+    n = layer_gradient_norms(depth=20, width=64, activation="sigmoid", rng=np.random.default_rng(0))
     assert n.shape == (20,)
     assert n[0] / n[-1] < 1e-9
     per_layer = np.exp(np.mean(np.log(n[:-1] / n[1:])))   # geometric-mean shrink per layer
@@ -94,22 +94,22 @@ def test_sigmoid_network_gradients_vanish_towards_the_input():
 
 
 def test_relu_with_he_init_keeps_gradient_norms_of_the_same_order():
-    n = layer_gradient_norms(depth=20, width=64, activation="relu", seed=0)
+    n = layer_gradient_norms(depth=20, width=64, activation="relu", rng=np.random.default_rng(0))
     assert 0.2 < n[0] / n[-1] < 5
     assert n.min() / n.max() > 0.1
 
 
 def test_residual_connections_keep_the_gradient_of_a_sigmoid_network():
-    plain = layer_gradient_norms(depth=20, width=64, activation="sigmoid", seed=0)
-    res = layer_gradient_norms(depth=20, width=64, activation="sigmoid", residual=True, seed=0)
+    plain = layer_gradient_norms(depth=20, width=64, activation="sigmoid", rng=np.random.default_rng(0))
+    res = layer_gradient_norms(depth=20, width=64, activation="sigmoid", residual=True, rng=np.random.default_rng(0))
     assert res[0] / res[-1] > 0.1
     assert (res[0] / res[-1]) / (plain[0] / plain[-1]) > 1e9
 
 
 def test_residual_relu_branches_need_scaling_without_normalization():
-    wild = layer_gradient_norms(depth=20, activation="relu", residual=True, seed=0)
+    wild = layer_gradient_norms(depth=20, activation="relu", residual=True, rng=np.random.default_rng(0))
     tame = layer_gradient_norms(depth=20, activation="relu", residual=True,
-                                branch_scale=1 / math.sqrt(20), seed=0)
+                                branch_scale=1 / math.sqrt(20), rng=np.random.default_rng(0))
     assert wild.max() > 1e3 * tame.max()
     assert tame.min() / tame.max() > 0.1
 
@@ -117,16 +117,16 @@ def test_residual_relu_branches_need_scaling_without_normalization():
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_vanishing_comparison_holds_for_other_seeds(seed):
     ratio = {name: (n := layer_gradient_norms(depth=15, activation=act, residual=res,
-                                             seed=seed))[0] / n[-1]
+                                             rng=np.random.default_rng(seed)))[0] / n[-1]
              for name, act, res in [("sigmoid", "sigmoid", False), ("relu", "relu", False),
                                     ("residual", "sigmoid", True)]}
     assert ratio["sigmoid"] < 1e-6 < 0.1 < min(ratio["relu"], ratio["residual"])
 
 
 def test_layer_gradient_norms_is_deterministic_in_the_seed():
-    a = layer_gradient_norms(depth=5, width=8, seed=7)
-    np.testing.assert_array_equal(a, layer_gradient_norms(depth=5, width=8, seed=7))
-    assert not np.array_equal(a, layer_gradient_norms(depth=5, width=8, seed=8))
+    a = layer_gradient_norms(depth=5, width=8, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(a, layer_gradient_norms(depth=5, width=8, rng=np.random.default_rng(7)))
+    assert not np.array_equal(a, layer_gradient_norms(depth=5, width=8, rng=np.random.default_rng(8)))
 
 
 def test_residual_block_jacobian_is_identity_plus_branch_jacobian(rng):
@@ -153,6 +153,7 @@ def test_residual_block_jacobian_is_identity_plus_branch_jacobian(rng):
     (dict(depth=2.0), "depth"),
     (dict(width=0), "width"),
     (dict(batch=True), "batch"),
+    (dict(rng=0), "rng must be a numpy.random.Generator"),
 ])
 def test_layer_gradient_norms_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -167,6 +168,14 @@ def test_deep_mlp_grads_bad_input():
         deep_mlp_grads(x, [np.eye(3)], np.ones((2, 2)))
     with pytest.raises(ValueError, match="weights"):
         deep_mlp_grads(x, [], x)
+    with pytest.raises(ValueError, match="weights must be a non-empty list"):
+        deep_mlp_grads(x, None, x)
+    with pytest.raises(ValueError, match="x must hold at least one example"):
+        deep_mlp_grads(np.ones((0, 3)), [np.eye(3)], np.ones((0, 3)))
+    with pytest.raises(ValueError, match="residual must be True or False"):
+        deep_mlp_grads(x, [np.eye(3)], x, residual="no")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        deep_mlp_grads(x, [np.eye(3)], x, activation=["relu"])
 
 
 def test_sigmoid_chain_bad_input():
