@@ -153,7 +153,9 @@ def im2col(x, hh, ww, stride=1, padding=0):
     w_out = _output_size(W, ww, padding, stride, "ww", " width", "window")
     windows = sliding_window_view(_pad(x, padding), (hh, ww), axis=(2, 3))
     windows = windows[:, :, ::stride, ::stride]               # (N, C, H', W', hh, ww)
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * h_out * w_out, C * hh * ww)
+    # reshape copies here except in corner cases, where it would return a read-only view
+    cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * h_out * w_out, C * hh * ww)
+    return cols if cols.flags.writeable else cols.copy()
 # --8<-- [end:im2col]
 
 

@@ -30,6 +30,9 @@ def _scores(scores):
     if scores.shape[0] == 0 or scores.shape[1] == 0:
         raise ValueError(f"scores must have shape (N, C) with N >= 1 and C >= 1, "
                          f"got {scores.shape}")
+    # a NaN would slip through comparisons (max(0, nan) vs "if d > 0") and give a finite loss
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("scores must be finite (no nan or inf)")
     return scores
 
 
@@ -440,7 +443,7 @@ def binary_cross_entropy(probs, y):
     100.0
     """
     probs, y = _binary_targets(probs, y, name="probs")
-    if np.any((probs < 0) | (probs > 1)):
+    if not np.all((probs >= 0) & (probs <= 1)):          # written so that NaN fails too
         raise ValueError("probs must hold probabilities in [0, 1]")
     log_p = np.full_like(probs, -100.0)
     np.log(probs, out=log_p, where=probs > 0)

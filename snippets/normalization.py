@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_real
+from snippets._validation import as_flag, as_float_array, as_real
 
 
 def _channel_param(value, name, c):
@@ -61,13 +61,15 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1, e
     beta = _channel_param(beta, "beta", c)
     running_mean = _channel_param(running_mean, "running_mean", c)
     running_var = _channel_param(running_var, "running_var", c)
-    if np.any(running_var < 0):
-        raise ValueError("running_var must be non-negative")
+    if not np.all(np.isfinite(running_mean)):
+        raise ValueError("running_mean must be finite")
+    if not np.all((running_var >= 0) & np.isfinite(running_var)):     # NaN fails too
+        raise ValueError("running_var must be finite and non-negative")
     momentum = as_real(momentum, "momentum", low=0.0, high=1.0)
     eps = as_real(eps, "eps", low=0.0, low_open=True)
     axes = (0,) + tuple(range(2, x.ndim))
     m = x.size // c if c else 0
-    if train:
+    if as_flag(train, "train"):
         if m <= 1:
             raise ValueError(f"x must have more than 1 value per channel when training "
                              f"(N·H·W > 1), got shape {x.shape}")
@@ -82,7 +84,7 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1, e
     x_hat = x_centered * _per_channel(inv_std, x.ndim)
     out = _per_channel(gamma, x.ndim) * x_hat + _per_channel(beta, x.ndim)
     cache = {"x_hat": x_hat, "x_centered": x_centered, "inv_std": inv_std, "gamma": gamma,
-             "axes": axes, "m": m, "train": bool(train)}
+             "axes": axes, "m": m, "train": train, "kind": "batchnorm"}
     return out, cache, new_mean, new_var
 # --8<-- [end:batchnorm_forward]
 
@@ -131,7 +133,7 @@ def batchnorm_backward_staged(dout, cache):
     >>> dx.round(4).tolist()
     [[0.2041, 0.0], [0.2041, 0.0], [-0.4082, 0.0]]
     """
-    if not cache["train"]:
+    if not _checked(cache, "batchnorm")["train"]:
         return batchnorm_backward(dout, cache)
     dout, axes, x_hat, g, inv_std = _backward_inputs(dout, cache)
     nd, m, xc = dout.ndim, cache["m"], cache["x_centered"]
@@ -148,8 +150,14 @@ def batchnorm_backward_staged(dout, cache):
     return dx, dgamma, dbeta
 
 
+def _checked(cache, kind):
+    if not isinstance(cache, dict) or cache.get("kind") != kind:
+        raise ValueError(f"cache must be the cache returned by {kind}_forward")
+    return cache
+
+
 def _backward_inputs(dout, cache):
-    x_hat = cache["x_hat"]
+    x_hat = _checked(cache, "batchnorm")["x_hat"]
     dout = as_float_array(dout, "dout")
     if dout.shape != x_hat.shape:
         raise ValueError(f"dout must have the shape of x {x_hat.shape}, got {dout.shape}")
@@ -186,7 +194,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     mean = x.mean(axis=axes, keepdims=True)
     inv_std = 1 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
     x_hat = (x - mean) * inv_std
-    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "axes": axes}
+    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "axes": axes, "kind": "layernorm"}
     return gamma * x_hat + beta, cache
 
 
@@ -201,7 +209,7 @@ def layernorm_backward(dout, cache):
     >>> dx.round(4).tolist(), dgamma.round(4).tolist(), dbeta.tolist()
     ([[0.2041, -0.4082, 0.2041]], [-1.2247, 0.0, 0.0], [1.0, 0.0, 0.0])
     """
-    x_hat, axes = cache["x_hat"], cache["axes"]
+    x_hat, axes = _checked(cache, "layernorm")["x_hat"], cache["axes"]
     dout = as_float_array(dout, "dout")
     if dout.shape != x_hat.shape:
         raise ValueError(f"dout must have the shape of x {x_hat.shape}, got {dout.shape}")

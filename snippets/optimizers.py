@@ -21,7 +21,8 @@ import math
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_generator, as_int, as_real, check_same_shape
+from snippets._validation import (as_flag, as_float_array, as_generator, as_int, as_real,
+                                  check_same_shape)
 
 
 def _beta(value, name):
@@ -274,7 +275,7 @@ class MomentumEWA(_Optimizer):
     def __init__(self, lr, beta=0.9, bias_correction=False):
         super().__init__(lr)
         self.beta = _beta(beta, "beta")
-        self.bias_correction = bool(bias_correction)
+        self.bias_correction = as_flag(bias_correction, "bias_correction")
         self.v = 0.0
 
     def step(self, param, grad):
@@ -463,9 +464,10 @@ def ewa(values, beta, bias_correction=False):
     [10.0, 10.0, 10.0]
     """
     values = as_float_array(values, "values")
-    if values.ndim == 0:
-        raise ValueError("values must have at least one dimension (time along axis 0)")
+    if values.ndim == 0 or len(values) == 0:
+        raise ValueError(f"values must hold at least one step along axis 0, got shape {values.shape}")
     beta = _beta(beta, "beta")
+    bias_correction = as_flag(bias_correction, "bias_correction")
     out = np.empty_like(values)
     s = np.zeros_like(values[0])
     for t in range(1, len(values) + 1):
@@ -491,11 +493,12 @@ def clip_grad_norm(grads, max_norm):
     >>> clip_grad_norm(np.array([0.3, 0.4]), max_norm=1.0)[0].tolist()    # N ≤ max_norm: kept
     [0.3, 0.4]
     """
-    single = isinstance(grads, np.ndarray)
-    arrays = [grads] if single else list(grads)
-    arrays = [as_float_array(g, f"grads[{i}]") for i, g in enumerate(arrays)]
+    single = not isinstance(grads, (list, tuple))
+    arrays = [grads] if single else grads
+    arrays = [as_float_array(g, "grads" if single else f"grads[{i}]") for i, g in enumerate(arrays)]
     max_norm = as_real(max_norm, "max_norm", low=0.0, low_open=True)
-    total = math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
+    # squares summed in float64: an exploding float32 gradient above ~1.8e19 would overflow
+    total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in arrays))
     scale = min(1.0, max_norm / (total + 1e-6))
     clipped = [g * scale for g in arrays]
     return (clipped[0] if single else clipped), total
@@ -681,6 +684,10 @@ def run_optimizer(optimizer, f, x0, n_steps):
     >>> path.round(4).tolist()        # x shrinks by 1 − 0.01·1 per step, y by 1 − 0.01·100 = 0
     [[1.0, 1.0], [0.99, 0.0], [0.9801, 0.0], [0.9703, 0.0]]
     """
+    if not callable(getattr(optimizer, "step", None)):
+        raise ValueError(f"optimizer must have a step(param, grad) method, got {type(optimizer).__name__}")
+    if not callable(f):
+        raise ValueError(f"f must be a function returning (value, gradient), got {type(f).__name__}")
     x = as_float_array(x0, "x0").copy()
     n_steps = as_int(n_steps, "n_steps", low=0)
     lookahead = getattr(optimizer, "lookahead", None)
@@ -709,8 +716,8 @@ def steps_to_tolerance(path, target, tol, stay=False):
     """
     path = as_float_array(path, "path")
     target = as_float_array(target, "target")
-    if path.ndim == 0 or path.shape[1:] != target.shape:
-        raise ValueError(f"path must have shape (n,) + {target.shape}, got {path.shape}")
+    if path.ndim == 0 or len(path) == 0 or path.shape[1:] != target.shape:
+        raise ValueError(f"path must have shape (n,) + {target.shape} with n >= 1, got {path.shape}")
     tol = as_real(tol, "tol", low=0.0, low_open=True)
     with np.errstate(over="ignore"):                 # a diverging path is just "not yet"
         dist = np.sqrt(np.sum((path - target) ** 2, axis=tuple(range(1, path.ndim))))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_generator, as_real, check_axis, check_same_shape
+from snippets._validation import (as_flag, as_float_array, as_generator, as_real, check_axis,
+                                  check_same_shape)
 
 
 def _weights(w):
@@ -136,9 +137,10 @@ def max_norm(w, c, axis=0):
     if w.ndim == 0:
         raise ValueError("w must have at least one dimension")
     axis = check_axis(axis, w.ndim)
-    norms = np.sqrt(np.sum(w * w, axis=axis, keepdims=True))
+    # squares summed in float64: a float32 entry above ~1.8e19 would overflow when squared
+    norms = np.sqrt(np.sum(np.square(w, dtype=np.float64), axis=axis, keepdims=True))
     scale = np.divide(c, norms, out=np.ones_like(norms), where=norms > c)
-    return w * scale
+    return w * scale.astype(w.dtype)
 # --8<-- [end:max_norm]
 
 
@@ -195,7 +197,7 @@ def dropout(x, p, rng, train=True):
     x = as_float_array(x, "x")
     p = as_real(p, "p", low=0.0, high=1.0, high_open=True)
     as_generator(rng)
-    if not train or p == 0:
+    if not as_flag(train, "train") or p == 0:
         return x.copy(), np.ones_like(x)
     keep = rng.random(x.shape) >= p
     mask = (keep / (1 - p)).astype(x.dtype)

@@ -227,6 +227,11 @@ def test_im2col_rows_are_the_windows_in_filter_order(rng):
     np.testing.assert_array_equal(cols[1 * 9 + 2 * 3 + 1], xp[1, :, 4:7, 2:5].ravel())
 
 
+def test_im2col_returns_an_array_the_caller_may_write_to():
+    for x, size, stride in [(np.ones((1, 1, 4, 4)), 4, 4), (np.ones((2, 3, 5, 5)), 3, 1)]:
+        assert im2col(x, size, size, stride=stride).flags.writeable
+
+
 def test_col2im_is_the_adjoint_of_im2col(rng):
     # <im2col(x), C> = <x, col2im(C)> for all x, C: col2im is the transpose of the linear map.
     x = rng.standard_normal((2, 3, 7, 5))

@@ -652,6 +652,8 @@ Y = np.array([0, 2])
     (S, np.array([[0], [2]]), "^y "),
     (S, np.array([0, 3]), "^y "),                               # out of range
     (S, np.array([-1, 0]), "^y "),
+    (np.array([[np.nan, 1.0, 0.0], [0.0, 1.0, 2.0]]), Y, "^scores must be finite"),
+    (np.array([[np.inf, 1.0, 0.0], [0.0, 1.0, 2.0]]), Y, "^scores must be finite"),
 ])
 def test_class_losses_reject_bad_input(loss, scores, y, match):
     with pytest.raises(ValueError, match=match):
@@ -694,6 +696,8 @@ def test_binary_targets_outside_unit_interval_rejected(loss):
 def test_other_bad_inputs():
     with pytest.raises(ValueError, match="^probs"):
         L.binary_cross_entropy(np.array([1.5]), np.array([1.0]))
+    with pytest.raises(ValueError, match="^probs"):
+        L.binary_cross_entropy(np.array([np.nan, 0.5]), np.ones(2))
     with pytest.raises(ValueError, match="^weights"):
         L.weighted_softmax_loss(S, Y, np.ones(2))
     with pytest.raises(ValueError, match="^weights"):

@@ -232,6 +232,9 @@ P = np.ones(3)
     ({"momentum": 1.5}, "^momentum"),
     ({"momentum": -0.1}, "^momentum"),
     ({"eps": 0.0}, "^eps"),
+    ({"running_var": np.full(3, np.nan)}, "^running_var must be finite"),
+    ({"running_mean": np.array([0.0, np.inf, 0.0])}, "^running_mean must be finite"),
+    ({"train": "False"}, "^train must be True or False"),
 ])
 def test_batchnorm_rejects_bad_input(kwargs, match):
     args = {"x": X, "gamma": P, "beta": P, "running_mean": P, "running_var": P, **kwargs}
@@ -246,6 +249,15 @@ def test_backward_rejects_wrong_dout_shape():
     _, cache = N.layernorm_forward(X, P, P)
     with pytest.raises(ValueError, match="^dout"):
         N.layernorm_backward(np.ones((4, 2)), cache)
+
+
+def test_backward_rejects_a_cache_from_elsewhere():
+    _, bn_cache, _, _ = N.batchnorm_forward(X, P, P, P, P)
+    _, ln_cache = N.layernorm_forward(X, P, P)
+    for backward, wrong in [(N.batchnorm_backward, ln_cache), (N.batchnorm_backward_staged, None),
+                            (N.batchnorm_backward, {}), (N.layernorm_backward, bn_cache)]:
+        with pytest.raises(ValueError, match="^cache must be the cache returned by"):
+            backward(X, wrong)
 
 
 @pytest.mark.parametrize("x,gamma,match", [(np.ones(3), P, "^x "), (X, np.ones(2), "^gamma")])

@@ -640,6 +640,30 @@ def test_clip_bad_inputs():
         clip_grad_norm([np.ones(2)], 0.0)
     with pytest.raises(ValueError, match=r"grads\[1\]"):
         clip_grad_norm([np.ones(2), "x"], 1.0)
+    with pytest.raises(ValueError, match="^grads must be an array"):
+        clip_grad_norm(None, 1.0)
+
+
+def test_clip_handles_single_numbers_and_huge_gradients():
+    clipped, total = clip_grad_norm(np.float64(3.0), 1.0)
+    assert total == 3.0 and float(clipped) == pytest.approx(1.0, rel=1e-6)
+    clipped, total = clip_grad_norm(np.array([3e19, 4e19], np.float32), 1.0)  # g·g overflows float32
+    assert total == pytest.approx(5e19, rel=1e-6) and clipped.dtype == np.float32
+    np.testing.assert_allclose(clipped, [0.6, 0.8], rtol=1e-6)
+    assert math.isnan(clip_grad_norm(np.array([np.nan, 1.0]), 1.0)[1])  # not hidden as 0
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: ewa(np.zeros(0), 0.9), "^values must hold at least one step"),
+    (lambda: ewa(np.ones(3), 0.9, bias_correction="no"), "^bias_correction must be True or False"),
+    (lambda: MomentumEWA(0.1, bias_correction="no"), "^bias_correction must be True or False"),
+    (lambda: steps_to_tolerance(np.zeros((0, 2)), np.zeros(2), 1.0, stay=True), "^path must have shape"),
+    (lambda: run_optimizer(SGD(0.1), None, np.zeros(2), 3), "^f must be a function"),
+    (lambda: run_optimizer(None, saddle, np.zeros(2), 3), "^optimizer must have a step"),
+])
+def test_helper_bad_inputs(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 # --- schedules ------------------------------------------------------------------------------------

@@ -116,6 +116,13 @@ def test_l1_proximal_gradient_gives_exact_zeros_l2_does_not(rng):
     assert np.all(w2 != 0)
 
 
+def test_max_norm_of_huge_float32_weights_does_not_overflow():
+    w = np.array([[3e19], [4e19]], dtype=np.float32)       # w·w overflows float32
+    out = R.max_norm(w, 1.0)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[0.6], [0.8]], rtol=1e-6)
+
+
 def test_max_norm_is_a_projection(rng):
     W = rng.normal(size=(6, 5)) * rng.uniform(0.1, 3, size=5)
     c = 1.5
@@ -241,6 +248,7 @@ def test_dropout_requires_a_generator(rng_arg):
     (lambda: R.soft_threshold(np.ones(2), -1.0), "^threshold"),
     (lambda: R.sgd_weight_decay_step(np.ones(2), np.ones(3), 0.1, 0.1), "^grad"),
     (lambda: R.sgd_l2_step(np.ones(2), np.ones(2), 0.0, 0.1), "^lr"),
+    (lambda: R.dropout(np.ones(2), 0.5, np.random.default_rng(0), train="False"), "^train must be"),
 ])
 def test_bad_hyperparameters_rejected(call, match):
     with pytest.raises(ValueError, match=match):
