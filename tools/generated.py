@@ -29,7 +29,7 @@ TEXT = {
     "zh": {
         "formula_count": "共 {n} 个公式，来自 {t} 个主题。",
         "questions": "共 {n} 道题，来自 {t} 个主题。",
-        "term": "中文", "english": "English", "where": "详见",
+        "term": "中文", "english": "English", "where": "详见", "avoid": "不用的译法",
         "topic": "主题", "code": "实现", "tests": "测试", "functions": "公开函数/类",
         "doctests": "含 doctest", "test_functions": "测试函数",
         "source_title": "源代码：{name}", "source_intro": "页面引用的实现与它的测试，原样取自仓库。",
@@ -42,13 +42,18 @@ TEXT = {
             "counts": "{pages} 个页面、{formulas} 个公式、{snippets} 处代码引入；热构建每页 {ms_page:.0f} ms，每个公式 {ms_formula:.2f} ms。",
             "reader": "读者端：{page}（{formulas} 个公式，每种方式加载 {n} 次取中位数）",
             "variant": "方式", "final": "公式最终显示", "paint": "首次绘制", "fonts": "字体就绪",
-            "script": "主线程脚本", "cls": "布局偏移", "requests": "请求数", "raw": "传输量 KB", "gzip": "gzip 后 KB",
+            "script": "主线程脚本", "cls": "布局偏移", "requests": "请求数", "raw": "未压缩 KB", "gzip": "gzip 后 KB",
             "slower": "相对构建时排版",
             "tests": "测试套件：总计 {wall:.0f} s（{n} 个测试，{failures} 个失败）；不含浏览器部分 {nb:.0f} s。",
             "part": "部分", "time": "时间", "count": "测试数",
             "code": "代码：向量化与循环实现（取多次运行中的最好成绩）",
             "what": "函数", "shape": "规模", "loop": "循环 ms", "vector": "向量化 ms", "speedup": "加速比",
             "reference": "参考实现：{ref}",
+            # bench.py names the variants, test parts and a missing reference in English
+            "names": {"build-time KaTeX": "构建时 KaTeX", "client KaTeX": "浏览器端 KaTeX",
+                      "client MathJax 3": "浏览器端 MathJax 3", "doctests": "doctest",
+                      "unit/property": "单元与性质测试", "build": "构建", "browser": "浏览器",
+                      "not installed (install torch to compare)": "未安装（安装 torch 后即可比较）"},
         },
         "cards": {"show": "显示答案", "hide": "隐藏答案", "known": "会了", "unknown": "还不会",
                   "shuffle": "打乱顺序", "only_unknown": "只看还不会的", "reset": "清除进度",
@@ -58,7 +63,7 @@ TEXT = {
     "en": {
         "formula_count": "{n} formulas from {t} topics.",
         "questions": "{n} questions from {t} topics.",
-        "term": "中文", "english": "English", "where": "Explained in",
+        "term": "中文", "english": "English", "where": "Explained in", "avoid": "Chinese variants not used",
         "topic": "Topic", "code": "Code", "tests": "Tests", "functions": "Public functions/classes",
         "doctests": "with a doctest", "test_functions": "Test functions",
         "source_title": "Source: {name}", "source_intro": "The implementation the pages include, and its tests, exactly as in the repository.",
@@ -78,6 +83,7 @@ TEXT = {
             "code": "Code: vectorized against loops (best of several runs)",
             "what": "Function", "shape": "Shape", "loop": "Loop ms", "vector": "Vectorized ms", "speedup": "Speedup",
             "reference": "Reference implementation: {ref}",
+            "names": {},
         },
         "cards": {"show": "Show answer", "hide": "Hide answer", "known": "I knew it", "unknown": "Not yet",
                   "shuffle": "Shuffle", "only_unknown": "Only the ones I don't know", "reset": "Reset progress",
@@ -162,13 +168,14 @@ def glossary(lang: str, nav_pages: list[str]) -> str:
     t = TEXT[lang]
     titles = {slug: title for _, slug, title, _ in _topics(lang, nav_pages)}
     first, second = (("term", "english") if lang == "zh" else ("english", "term"))
-    rows = [f"| {t[first]} | {t[second]} | {t['where']} |", "|---|---|---|"]
+    rows = [f"| {t[first]} | {t[second]} | {t['where']} | {t['avoid']} |", "|---|---|---|---|"]
     terms = sorted(glossary_terms(), key=lambda e: e["en"].lower())
     for entry in terms:
         cells = {"term": entry["zh"], "english": entry["en"]}
         page = entry.get("page")
         where = f"[{titles[page]}]({page}.md)" if page in titles else ""
-        rows.append(f"| {cells[first]} | {cells[second]} | {where} |")
+        avoid = "、".join(entry.get("avoid", []))
+        rows.append(f"| {cells[first]} | {cells[second]} | {where} | {avoid} |")
     return "\n".join(rows) + "\n"
 
 
@@ -240,7 +247,7 @@ def performance(lang: str, nav_pages: list[str]) -> str:
                 f"| {t['requests']} | {t['raw']} | {t['gzip']} | {t['slower']} |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for name, v in r["variants"].items():
-            out.append(f"| {name} | {v['final_math_ms']:.0f} ms | {v['first_paint_ms']:.0f} ms | {v['fonts_ready_ms']:.0f} ms "
+            out.append(f"| {t['names'].get(name, name)} | {v['final_math_ms']:.0f} ms | {v['first_paint_ms']:.0f} ms | {v['fonts_ready_ms']:.0f} ms "
                        f"| {v['script_ms']:.0f} ms | {v['layout_shift']:.3f} | {v['requests']:.0f} | {v['kb_raw']:.0f} "
                        f"| {v['kb_gzip']:.0f} | ×{v['speedup_of_build_time']:.2f} |")
         out.append("")
@@ -248,13 +255,13 @@ def performance(lang: str, nav_pages: list[str]) -> str:
         out += ["### " + t["tests"].format(wall=tests["wall_s"], n=sum(tests["tests"].values()),
                                            failures=tests["failures"], nb=tests["non_browser_s"]), "",
                 f"| {t['part']} | {t['time']} | {t['count']} |", "|---|---:|---:|"]
-        out += [f"| {part} | {seconds:.1f} s | {tests['tests'][part]} |" for part, seconds in tests["parts_s"].items()]
+        out += [f"| {t['names'].get(part, part)} | {seconds:.1f} s | {tests['tests'][part]} |" for part, seconds in tests["parts_s"].items()]
         out.append("")
     out += [f"### {t['code']}", "", f"| {t['what']} | {t['shape']} | {t['loop']} | {t['vector']} | {t['speedup']} |",
             "|---|---|---:|---:|---:|"]
     out += [f"| `{row['what']}` | {row['shape']} | {row['loop_ms']:.2f} | {row['vectorized_ms']:.3f} | ×{row['speedup']:.0f} |"
             for row in code["rows"]]
-    out += ["", t["reference"].format(ref=code["reference"]), ""]
+    out += ["", t["reference"].format(ref=t["names"].get(code["reference"], code["reference"])), ""]
     return "\n".join(out)
 
 
