@@ -47,14 +47,14 @@ def _pair(a, b, name_a, name_b):
     check_same_shape(a, b, name_a, name_b)
     if a.size == 0:
         raise ValueError(f"{name_a} must have at least one element to average over")
-    return a, b
+    return a, b.astype(a.dtype, copy=False)      # the loss and its gradient in the input's dtype
 
 
 def _binary_targets(logits, y, name="logits"):
     logits, y = _pair(logits, y, name, "y")
     if np.any((y < 0) | (y > 1)) or not np.all(np.isfinite(y)):
         raise ValueError("y must hold targets in [0, 1] (0/1 labels or probabilities)")
-    return logits, y.astype(logits.dtype, copy=False)
+    return logits, y
 
 
 # --8<-- [start:svm_loss]

@@ -576,7 +576,10 @@ def newton_step(param, grad, hessian):
     hessian = as_float_array(hessian, "hessian", ndim=2)
     if hessian.shape != (param.size, param.size):
         raise ValueError(f"hessian must have shape {(param.size, param.size)}, got {hessian.shape}")
-    return param - np.linalg.solve(hessian, grad)
+    try:
+        return param - np.linalg.solve(hessian, grad)
+    except np.linalg.LinAlgError:
+        raise ValueError("hessian must be invertible (it is singular): Newton's step is undefined") from None
 # --8<-- [end:newton_step]
 
 

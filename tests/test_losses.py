@@ -716,3 +716,12 @@ def test_other_bad_inputs():
         L.kl_divergence(np.array([0.5, 0.5]), np.array([-0.5, 1.5]))
     with pytest.raises(ValueError, match="^(pred|target)"):
         L.mse_loss(np.zeros(0), np.zeros(0))
+
+
+@pytest.mark.parametrize("loss", [L.mse_loss, L.mae_loss, L.huber_loss, L.bce_with_logits,
+                                  L.focal_loss])
+def test_elementwise_losses_answer_in_the_dtype_of_their_first_argument(loss):
+    """float32 predictions with float64 targets: loss and gradient both float32 (as for the
+    class losses), not a float32 loss beside a float64 gradient."""
+    value, grad = loss(np.array([0.2, -0.4, 1.5], np.float32), np.array([0.0, 1.0, 1.0]))
+    assert value.dtype == np.float32 and grad.dtype == np.float32

@@ -784,6 +784,8 @@ def test_newton_one_step_and_the_saddle():
     np.testing.assert_allclose(newton_step(x, saddle(x)[1], np.diag([2.0, -2.0])), 0.0, atol=1e-15)
     with pytest.raises(ValueError, match="hessian"):
         newton_step(x, x, np.eye(3))
+    with pytest.raises(ValueError, match="^hessian must be invertible"):
+        newton_step(x, x, np.zeros((2, 2)))
 
 
 # --- test functions, runner, tolerance ----------------------------------------------------------
