@@ -747,7 +747,7 @@ def test_sgd_with_constant_step_hovers_and_with_decaying_step_converges():
 def test_constant_step_sgd_hovers_in_a_region_of_radius_sqrt_eta():
     """f = θ²/2 with unit gradient noise: θ ← (1 − η)θ − ηξ has stationary variance η/(2 − η),
     so a quarter of the rate halves the radius (and quarters the excess loss), not quarters it."""
-    def spread(lr, chains=20000, steps=3000):
+    def spread(lr, chains=5000, steps=2000):
         opt, theta, noise = SGD(lr=lr), np.ones(chains), np.random.default_rng(0)
         for _ in range(steps):
             theta = opt.step(theta, theta + noise.standard_normal(chains))
