@@ -16,6 +16,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 
 from tools import pages as P
+from tools.site import not_found_page
 
 pytestmark = pytest.mark.browser
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -34,9 +35,7 @@ class StaticHost(SimpleHTTPRequestHandler):
         pass
 
     def send_error(self, code, message=None, explain=None):
-        root = Path(self.directory)
-        lang = urlsplit(self.path).path.strip("/").split("/")[0]
-        page = root / lang / "404.html" if lang in P.LANGS else root / "404.html"
+        page = not_found_page(Path(self.directory), urlsplit(self.path).path)
         if code != 404 or not page.is_file():
             return super().send_error(code, message, explain)
         body = page.read_bytes()

@@ -277,3 +277,12 @@ def test_a_dead_internal_link_fails_the_strict_build(tmp_path, caplog, link, com
     warnings = " ".join(r.getMessage() for r in caplog.records)
     assert "index.md" in warnings and complaint in warnings, warnings
 
+
+
+def test_a_missing_page_is_answered_by_its_languages_404(site):
+    from tools.site import not_found_page
+
+    assert not_found_page(site, "/en/no-such-page/") == site / "en" / "404.html"
+    assert not_found_page(site, "/zh/不存在/") == site / "zh" / "404.html"
+    assert not_found_page(site, "/nothing/here") == site / "404.html"
+    assert not_found_page(site, "/") == site / "404.html"

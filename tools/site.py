@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,8 +42,9 @@ ROOT_PAGE = """<!doctype html>
 """
 
 
-# Static hosts (GitHub Pages) serve the site root's 404.html for any missing path, so its links
-# are absolute, built from SITE_URL (the same variable tools/hooks.py reads).
+# GitHub Pages serves the site root's 404.html for any missing path, so its links are absolute,
+# built from SITE_URL (the same variable tools/hooks.py reads). Hosts that look for the nearest
+# 404.html, and `make serve`, show the language's own 404 page under /zh/ and /en/.
 ROOT_404 = """<!doctype html>
 <html lang="zh">
 <head>
@@ -77,8 +79,23 @@ def build_all(site_dir: Path = SITE) -> float:
     return time.perf_counter() - start
 
 
+def not_found_page(site_dir: Path, url_path: str) -> Path:
+    """The 404 page for a missing URL path: its language's under /zh/ or /en/, else the root one."""
+    lang = url_path.strip("/").split("/")[0]
+    page = site_dir / lang / "404.html"
+    return page if lang in CONFIGS and page.is_file() else site_dir / "404.html"
+
+
 def serve(host: str, port: int) -> None:
     from mkdocs.livereload import LiveReloadServer
+
+    class Server(LiveReloadServer):
+        # MkDocs passes its error hook only the status code; remember the path per request thread
+        request = threading.local()
+
+        def serve_request(self, environ, start_response):
+            self.request.path = environ.get("PATH_INFO", "/")
+            return super().serve_request(environ, start_response)
 
     def rebuild():
         try:
@@ -91,9 +108,9 @@ def serve(host: str, port: int) -> None:
     if SITE.exists():
         shutil.rmtree(SITE)
     rebuild()
-    server = LiveReloadServer(builder=rebuild, host=host, port=port, root=str(SITE))
-    # Like a static host: a missing page gets the site's 404 page.
-    server.error_handler = lambda code: (SITE / "404.html").read_bytes() if code == 404 else None
+    server = Server(builder=rebuild, host=host, port=port, root=str(SITE))
+    server.error_handler = lambda code: (
+        not_found_page(SITE, server.request.path).read_bytes() if code == 404 else None)
     for path in WATCHED:
         server.watch(str(ROOT / path))
     print(f"Serving on http://{host}:{port}/ (zh: /zh/, en: /en/); Ctrl+C stops.")
