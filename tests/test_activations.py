@@ -410,3 +410,22 @@ def test_a_single_number_works_like_a_one_element_array(name, f, f_grad, kink):
         assert np.asarray(f(value)).shape == () and np.asarray(f_grad(value)).shape == ()
         assert float(f(value)) == float(f(np.array([value]))[0])
         assert float(f_grad(value)) == float(f_grad(np.array([value]))[0])
+
+
+def test_derivatives_at_the_kink_take_the_left_value_like_pytorch():
+    """At x = 0 PyTorch's backward uses the x ≤ 0 branch for ELU, SELU, Leaky ReLU and PReLU
+    (and 0 for ReLU); the gradient checks above stay away from kinks, so this pins the value."""
+    assert act.relu_grad(np.array([0.0])).tolist() == [0.0]
+    assert act.leaky_relu_grad(np.array([0.0]), 0.1).tolist() == [0.1]
+    assert act.elu_grad(np.array([0.0]), alpha=2.0).tolist() == [2.0]
+    assert act.selu_grad(np.array([0.0]))[0] == pytest.approx(act.SELU_LAMBDA * act.SELU_ALPHA)
+    dx, _ = act.prelu_backward(np.ones((1, 2)), np.zeros((1, 2)), np.array([0.25, 0.5]))
+    assert dx.tolist() == [[0.25, 0.5]]
+
+
+def test_maxout_gives_a_tie_to_the_first_piece():
+    """Like max pooling (and torch.max): when two pieces are equal, the first one is the max and
+    gets the whole gradient."""
+    x, w, b = np.array([[1.0]]), np.array([[[1.0]], [[1.0]]]), np.zeros((2, 1))
+    _, dw, db = act.maxout_backward(np.ones((1, 1)), x, w, b)
+    assert dw.ravel().tolist() == [1.0, 0.0] and db.ravel().tolist() == [1.0, 0.0]

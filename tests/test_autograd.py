@@ -160,6 +160,10 @@ def test_power_edge_cases():
     x = Value(0.0)
     (x ** 0.5).backward()                        # √x at 0: infinite slope, as in PyTorch
     assert x.grad == math.inf
+    for n, slope in [(1, 1.0), (2, 0.0), (3, 0.0)]:   # xⁿ at 0: n·0ⁿ⁻¹, and 0⁰ = 1 for n = 1
+        x = Value(0.0)
+        (x ** n).backward()
+        assert x.grad == slope, n
     x = Value(-2.0)
     y = x ** 3                                   # negative base, integer exponent is fine
     y.backward()

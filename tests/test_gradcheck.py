@@ -53,6 +53,7 @@ def test_a_wrong_gradient_is_caught(rng):
     (lambda: numerical_gradient(lambda v: v, np.zeros(3)), "f must return a real scalar"),
     (lambda: numerical_gradient(np.sum, np.zeros(3), h=0), "h must be"),
     (lambda: rel_error(np.zeros(2), np.zeros(3)), "b must have the shape of a"),
+    (lambda: rel_error(np.ones(3), np.ones((1, 3))), "b must have the shape of a"),   # no broadcasting
     (lambda: numerical_gradient(None, np.zeros(3)), "f must be a function"),
     (lambda: numerical_gradient(lambda v: 1j * v.sum(), np.zeros(3)), "f must return a real scalar"),
     (lambda: numerical_gradient(np.sum, np.broadcast_to(np.zeros(1), (3,))), "x must be writeable"),

@@ -223,6 +223,7 @@ def test_training_does_not_modify_inputs_and_lowers_the_loss():
     zero_steps = train_two_layer(params, x, y, n_steps=0)
     for k in params:
         np.testing.assert_array_equal(zero_steps[k], params[k])
+        assert not np.shares_memory(zero_steps[k], params[k]), f"{k}: zero steps must still copy"
 
 
 def _symmetric_params(d=3, h=4, c=2):

@@ -725,3 +725,22 @@ def test_elementwise_losses_answer_in_the_dtype_of_their_first_argument(loss):
     class losses), not a float32 loss beside a float64 gradient."""
     value, grad = loss(np.array([0.2, -0.4, 1.5], np.float32), np.array([0.0, 1.0, 1.0]))
     assert value.dtype == np.float32 and grad.dtype == np.float32
+
+
+def test_bce_on_probabilities_clamps_its_gradient_like_pytorch():
+    """∂ℓ/∂p = (p − y) / max(p(1 − p), 1e-12), PyTorch's clamp: tiny p stays exact, p = 0 with
+    y = 1 gives −1e12 (not inf)."""
+    assert L.binary_cross_entropy(np.array([1e-10]), np.array([0.0]))[1][0] == pytest.approx(1.0, rel=1e-6)
+    assert L.binary_cross_entropy(np.array([0.0]), np.array([1.0]))[1].tolist() == [-1e12]
+
+
+def test_class_weights_and_soft_targets_are_validated():
+    with pytest.raises(ValueError, match="^weights"):
+        L.weighted_softmax_loss(np.zeros((2, 3)), np.array([0, 1]), np.array([0.0, 0.0, 1.0]))
+    for bad in ([[1.5, -0.5]], [[np.nan, 1.0]]):
+        with pytest.raises(ValueError, match="^target"):
+            L.soft_cross_entropy(np.zeros((1, 2)), np.array(bad))
+
+
+def test_huber_default_delta_is_one_like_pytorch():
+    assert L.huber_loss(np.array([3.0]), np.array([0.0]))[0] == pytest.approx(2.5)   # δ(|r| − δ/2)

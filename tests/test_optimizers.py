@@ -1079,3 +1079,20 @@ def test_the_tables_learning_rates_beat_their_neighbours_on_the_grid(problem):
             assert not beaten, (f"{name} on {problem} ({'stays' if stay else 'first'}): "
                                 f"k = {beaten[0]} beats the hard-coded k = {k}: {count}; "
                                 "update BEST_K in tools/figures/optimizers.py")
+
+
+def test_defaults_are_torch_optims():
+    import inspect
+
+    def defaults(obj):
+        return {k: p.default for k, p in inspect.signature(obj).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+
+    assert defaults(SGD) == dict(momentum=0.0, nesterov=False, weight_decay=0.0)
+    assert defaults(AdaGrad) == dict(lr=0.01, eps=1e-10)
+    assert defaults(RMSProp) == dict(lr=0.01, alpha=0.99, eps=1e-8)
+    assert defaults(Adam) == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    assert defaults(AdamW) == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
+    assert defaults(step_lr)["gamma"] == 0.1
+    # AdamW's default decay acts even with a zero gradient: θ ← θ − ηλθ
+    assert AdamW(lr=0.1).step(np.array([2.0]), np.array([0.0]))[0] == pytest.approx(2.0 - 0.1 * 0.01 * 2.0)
