@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from snippets._validation import as_float_array, as_int
+from snippets._validation import as_flag, as_float_array, as_int
 
 
 def _output_size(n, f, padding, stride, f_name, dim="", noun="filter"):
@@ -397,9 +397,7 @@ def conv_param_count(in_channels, kernel_size, out_channels=1, bias=True):
         hh, ww = (as_int(k, "kernel_size", 1) for k in kernel_size)
     else:
         hh = ww = as_int(kernel_size, "kernel_size", 1)
-    if not isinstance(bias, (bool, np.bool_)):
-        raise ValueError(f"bias must be True or False, got {bias!r}")
-    return out_channels * (in_channels * hh * ww + int(bias))
+    return out_channels * (in_channels * hh * ww + int(as_flag(bias, "bias")))
 # --8<-- [end:conv_param_count]
 
 

@@ -15,7 +15,6 @@ a²/3, so a variance σ² needs the bound a = √(3σ²).
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -257,9 +256,7 @@ def train_two_layer(params, x, y, activation="tanh", lr=0.1, n_steps=10):
     """
     W1, b1, W2, b2, x, y = _net_inputs(params, x, y)
     lr = as_real(lr, "lr", low=0.0, low_open=True)
-    if isinstance(n_steps, (bool, np.bool_)) or not isinstance(n_steps, numbers.Integral) \
-            or n_steps < 0:
-        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    n_steps = as_int(n_steps, "n_steps", low=0)
     current = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
     for _ in range(n_steps):
         _, grads = two_layer_net(current, x, y, activation)

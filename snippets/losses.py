@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from snippets._validation import as_float_array, as_labels, as_real, check_axis, check_same_shape
+from snippets._validation import as_float_array, as_int, as_labels, as_real, check_axis, check_same_shape
 from snippets.activations import log_softmax, sigmoid, softplus
 
 
@@ -245,9 +245,7 @@ def smooth_labels(y, num_classes, epsilon):
     >>> smooth_labels(np.array([0, 2]), 3, 0.3).round(4).tolist()
     [[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]]
     """
-    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, (int, np.integer)) \
-            or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    num_classes = as_int(num_classes, "num_classes", low=1)
     y = np.asarray(y)
     if y.ndim != 1 or y.size == 0:
         raise ValueError(f"y must be a non-empty 1-D array of class indices, got shape {y.shape}")

@@ -87,11 +87,9 @@ class SGD(_Optimizer):
     def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(lr)
         self.momentum = as_real(momentum, "momentum", low=0.0)
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
-        if nesterov and self.momentum == 0:
+        self.nesterov = as_flag(nesterov, "nesterov")
+        if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0 (as in torch.optim.SGD)")
-        self.nesterov = bool(nesterov)
         self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
         self.buf = None
 
@@ -166,8 +164,13 @@ class RMSProp(_Optimizer):
 
     def step(self, param, grad):
         param, grad = self._inputs(param, grad)
-        self.square_avg = self.alpha * self.square_avg + (1 - self.alpha) * grad * grad
-        return param - self.lr * grad / (np.sqrt(self.square_avg) + self.eps)
+        s = self._average_square(grad)
+        return param - self.lr * grad / (np.sqrt(s) + self.eps)
+
+    def _average_square(self, g):
+        """s ← α s + (1 − α) g², kept in ``square_avg``."""
+        self.square_avg = self.alpha * self.square_avg + (1 - self.alpha) * g * g
+        return self.square_avg
 # --8<-- [end:RMSProp]
 
 
@@ -202,17 +205,15 @@ class Adam(_Optimizer):
 
     def step(self, param, grad):
         param, grad = self._inputs(param, grad)
-        g = grad + self.weight_decay * param
-        return param - self.lr * self._adam_direction(g)
+        m_hat, v_hat = self._corrected_moments(grad + self.weight_decay * param)
+        return param - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
-    def _adam_direction(self, g):
-        """m̂ / (√v̂ + ε), after updating m and v with g."""
+    def _corrected_moments(self, g):
+        """m̂ and v̂, after updating m and v with g."""
         beta1, beta2 = self.betas
         self.m = beta1 * self.m + (1 - beta1) * g
         self.v = beta2 * self.v + (1 - beta2) * g * g
-        m_hat = self.m / (1 - beta1 ** self.t)
-        v_hat = self.v / (1 - beta2 ** self.t)
-        return m_hat / (np.sqrt(v_hat) + self.eps)
+        return self.m / (1 - beta1 ** self.t), self.v / (1 - beta2 ** self.t)
 # --8<-- [end:Adam]
 
 
@@ -245,7 +246,8 @@ class AdamW(Adam):
     def step(self, param, grad):
         param, grad = self._inputs(param, grad)
         decayed = param * (1 - self.lr * self.weight_decay)
-        return decayed - self.lr * self._adam_direction(grad)
+        m_hat, v_hat = self._corrected_moments(grad)
+        return decayed - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 # --8<-- [end:AdamW]
 
 
@@ -383,7 +385,7 @@ class SeedNesterov(NesterovLookahead):
 
 
 # --8<-- [start:RMSPropEpsInRoot]
-class RMSPropEpsInRoot(_Optimizer):
+class RMSPropEpsInRoot(RMSProp):
     """RMSProp as many lecture notes write it, with ε INSIDE the root:
 
         s ← α s + (1 − α) g²
@@ -399,21 +401,15 @@ class RMSPropEpsInRoot(_Optimizer):
     [-0.1, -0.099]
     """
 
-    def __init__(self, lr=0.01, alpha=0.99, eps=1e-8):
-        super().__init__(lr)
-        self.alpha = _beta(alpha, "alpha")
-        self.eps = as_real(eps, "eps", low=0.0)
-        self.s = 0.0
-
     def step(self, param, grad):
         param, grad = self._inputs(param, grad)
-        self.s = self.alpha * self.s + (1 - self.alpha) * grad * grad
-        return param - self.lr * grad / np.sqrt(self.s + self.eps)
+        s = self._average_square(grad)
+        return param - self.lr * grad / np.sqrt(s + self.eps)
 # --8<-- [end:RMSPropEpsInRoot]
 
 
 # --8<-- [start:AdamEpsInRoot]
-class AdamEpsInRoot(_Optimizer):
+class AdamEpsInRoot(Adam):
     """Adam with ε INSIDE the root (a common textbook variant; PyTorch puts it outside):
 
         m ← β1 m + (1 − β1) g,   v ← β2 v + (1 − β2) g²
@@ -429,18 +425,11 @@ class AdamEpsInRoot(_Optimizer):
     """
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-        super().__init__(lr)
-        self.betas = _betas(betas)
-        self.eps = as_real(eps, "eps", low=0.0)
-        self.m, self.v = 0.0, 0.0
+        super().__init__(lr, betas, eps)
 
     def step(self, param, grad):
         param, grad = self._inputs(param, grad)
-        beta1, beta2 = self.betas
-        self.m = beta1 * self.m + (1 - beta1) * grad
-        self.v = beta2 * self.v + (1 - beta2) * grad * grad
-        m_hat = self.m / (1 - beta1 ** self.t)
-        v_hat = self.v / (1 - beta2 ** self.t)
+        m_hat, v_hat = self._corrected_moments(grad)
         return param - self.lr * m_hat / np.sqrt(v_hat + self.eps)
 # --8<-- [end:AdamEpsInRoot]
 

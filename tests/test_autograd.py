@@ -292,13 +292,9 @@ def test_seeded_deep_random_expressions_match_finite_differences(seed):
 # ---------------------------------------------------------------- graph structure
 
 def test_graph_of_the_seed_example_for_the_figure():
-    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
-    q = x + y
-    q.label = "q"
-    f = q * z
-    f.label = "f"
-    f.backward()
-    nodes, edges = graph(f)
+    from tools.figures.backprop import seed_example
+
+    nodes, edges = graph(seed_example())
     assert [n.label for n in nodes] == ["x", "y", "q", "z", "f"]
     assert [n.op for n in nodes] == ["", "", "+", "", "*"]
     assert [(a.label, b.label) for a, b in edges] == [("x", "q"), ("y", "q"), ("q", "f"),

@@ -10,19 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from gradient_assertions import assert_grad
 from snippets import losses as L
 from snippets.activations import sigmoid, softmax
-from snippets.gradcheck import numerical_gradient, rel_error
-
-GRAD_TOL = 1e-7
-
-
-def assert_grad(f, x, analytic, tol=GRAD_TOL):
-    """Compare an analytic gradient with centred differences of the scalar function f at x."""
-    numeric = numerical_gradient(f, x.copy())
-    err = rel_error(analytic, numeric)
-    assert err < tol, f"relative error {err:.3g} >= {tol:g}"
-    return err
+from snippets.gradcheck import numerical_gradient
 
 
 def class_problem(rng, n=6, c=5, scale=2.0):

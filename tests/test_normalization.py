@@ -8,18 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from gradient_assertions import assert_grad
 from snippets import normalization as N
-from snippets.gradcheck import numerical_gradient, rel_error
+from snippets.gradcheck import rel_error
 
-GRAD_TOL = 1e-7
 SHAPES = [(6, 4), (3, 2, 4, 5), (1, 3, 2, 2), (4, 3, 5)]
-
-
-def assert_grad(f, x, analytic, tol=GRAD_TOL):
-    numeric = numerical_gradient(f, x.copy())
-    err = rel_error(analytic, numeric)
-    assert err < tol, f"relative error {err:.3g} >= {tol:g}"
-    return err
 
 
 def bn_inputs(rng, shape):

@@ -1066,14 +1066,12 @@ def test_the_tables_learning_rates_beat_their_neighbours_on_the_grid(problem):
     hard-coded; if an optimizer changes, a rate next to the chosen one may become better and the
     table would no longer show each optimizer at its best. (Rosenbrock, 20000 steps per run, is
     left to the grid search: it would add seconds to every test run.)"""
-    from tools.figures.optimizers import BEST_K, MAKERS, PROBLEMS, TOL, run
+    from tools.figures.optimizers import BEST_K, MAKERS, steps
 
-    target = np.array(PROBLEMS[problem][2])
     for name in MAKERS:
         for stay in (False, True):
             k = BEST_K[name][problem][int(stay)]
-            count = {j: steps_to_tolerance(run(name, problem, j), target, TOL, stay=stay)
-                     for j in (k - 1, k, k + 1) if -8 <= j <= 2}
+            count = {j: steps(name, problem, stay, j)[0] for j in (k - 1, k, k + 1) if -8 <= j <= 2}
             beaten = [j for j in count if count[j] is not None
                       and (count[k] is None or count[j] < count[k])]
             assert not beaten, (f"{name} on {problem} ({'stays' if stay else 'first'}): "

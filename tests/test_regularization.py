@@ -8,17 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from gradient_assertions import assert_grad
 from snippets import regularization as R
-from snippets.gradcheck import numerical_gradient, rel_error
-
-GRAD_TOL = 1e-7
-
-
-def assert_grad(f, x, analytic, tol=GRAD_TOL):
-    numeric = numerical_gradient(f, x.copy())
-    err = rel_error(analytic, numeric)
-    assert err < tol, f"relative error {err:.3g} >= {tol:g}"
-    return err
 
 
 def weights(rng, shape=(4, 3)):

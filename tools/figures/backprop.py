@@ -148,16 +148,20 @@ def _legend(fig):
              ha="center", fontsize=9, color="#444444")
 
 
-def seed_graph():
-    """f = (x + y)·z at (−2, 5, −4), the values and gradients computed by snippets.autograd."""
+def seed_example():
+    """f = (x + y)·z at (−2, 5, −4), backpropagated by snippets.autograd (values and gradients)."""
     x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
     q = x + y
     q.label = "q"
     f = q * z
     f.label = "f"
     f.backward()
+    return f
+
+
+def seed_graph():
     fig, ax = figure(width=7.5, height=3.6)
-    draw_graph(ax, f)
+    draw_graph(ax, seed_example())
     _legend(fig)
     return fig
 

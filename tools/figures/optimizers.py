@@ -52,8 +52,9 @@ def run(name, problem, k):
     return opt.run_optimizer(MAKERS[name](lr_of(k)), f, np.array(x0), n_steps)
 
 
-def steps(name, problem, stay):
-    k = BEST_K[name][problem][1 if stay else 0]
+def steps(name, problem, stay, k=None):
+    """(steps to tolerance, η) at η = 10^(k/2); by default the best k of BEST_K."""
+    k = BEST_K[name][problem][1 if stay else 0] if k is None else k
     target = np.array(PROBLEMS[problem][2])
     return opt.steps_to_tolerance(run(name, problem, k), target, TOL, stay=stay), lr_of(k)
 
