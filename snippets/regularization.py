@@ -119,6 +119,39 @@ def soft_threshold(w, threshold):
 # --8<-- [end:soft_threshold]
 
 
+# --8<-- [start:ista_step]
+def ista_step(w, grad, lr, lam):
+    """One proximal-gradient (ISTA) step on ℓ(w) + λ‖w‖₁, with grad = ∇ℓ(w):
+
+        w ← prox_{ηλ}(w − η ∇ℓ(w)) = soft_threshold(w − η ∇ℓ(w), ηλ)
+
+    >>> ista_step(np.array([1.0, 0.05, -2.0]), np.array([0.5, 0.5, -0.5]), 0.1, 1.0).round(6).tolist()
+    [0.85, 0.0, -1.85]
+    """
+    w, grad, lr, lam = _step_inputs(w, grad, lr, lam)
+    return soft_threshold(w - lr * grad, lr * lam)
+# --8<-- [end:ista_step]
+
+
+# --8<-- [start:lasso_lambda_max]
+def lasso_lambda_max(X, y):
+    """The smallest λ at which w = 0 solves the lasso on ℓ(w) = ‖Xw − y‖² / (2n):
+
+        λ_max = ‖Xᵀ y‖∞ / n
+
+    (at w = 0 the data gradient is −Xᵀy / n; once no component exceeds λ, 0 is optimal).
+
+    >>> lasso_lambda_max(np.array([[1.0, 2.0], [3.0, -1.0]]), np.array([1.0, 1.0]))
+    2.0
+    """
+    X = as_float_array(X, "X", ndim=2)
+    y = as_float_array(y, "y", ndim=1)
+    if X.shape[0] != y.shape[0] or X.shape[0] == 0:
+        raise ValueError(f"X must have shape (n, d) and y shape (n,) with n >= 1; got {X.shape} and {y.shape}")
+    return float(np.max(np.abs(X.T @ y))) / X.shape[0] if X.shape[1] else 0.0
+# --8<-- [end:lasso_lambda_max]
+
+
 # --8<-- [start:max_norm]
 def max_norm(w, c, axis=0):
     """Max-norm constraint as a projection, applied after each update: every slice of w along

@@ -459,3 +459,32 @@ def test_with_duplicated_features_l1_is_indifferent_l2_shares_the_weight(rng):
     assert max(data) < 1e-20
     assert len(set(l1)) == 1                                             # every split ties
     assert int(np.argmin(l2)) == 2 and len(set(l2)) > 1                  # the even split wins
+
+
+def test_lasso_is_zero_exactly_from_lambda_max_on(rng):
+    """The page's claim: at λ ≥ λ_max = ‖Xᵀy‖∞/n, ISTA keeps w = 0; just below, w leaves 0."""
+    X, y = rng.normal(size=(50, 6)), rng.normal(size=50)
+    lam_max = R.lasso_lambda_max(X, y)
+    lr = 1 / np.linalg.eigvalsh(X.T @ X / 50).max()
+
+    def solve(lam, steps=300):
+        w = np.zeros(6)
+        for _ in range(steps):
+            w = R.ista_step(w, X.T @ (X @ w - y) / 50, lr, lam)
+        return w
+
+    assert np.all(solve(lam_max) == 0)
+    assert np.count_nonzero(solve(0.95 * lam_max)) >= 1
+
+
+def test_ista_step_is_a_gradient_step_then_soft_threshold(rng):
+    w, g = rng.normal(size=8), rng.normal(size=8)
+    expected = R.soft_threshold(w - 0.1 * g, 0.1 * 0.7)
+    np.testing.assert_array_equal(R.ista_step(w, g, 0.1, 0.7), expected)
+
+
+@pytest.mark.parametrize("X, y, name", [(np.ones(3), np.ones(3), "X"), (np.ones((3, 2)), np.ones(2), "y"),
+                                        (np.ones((3, 2)), np.ones((3, 1)), "y")])
+def test_lasso_lambda_max_rejects_bad_shapes(X, y, name):
+    with pytest.raises(ValueError, match=name):
+        R.lasso_lambda_max(X, y)

@@ -115,7 +115,7 @@ def _section_at(text: str, position: int) -> str:
 
 def key_formulas(text: str) -> list[tuple[str, str]]:
     """(section heading, formula) for each display formula whose first line is `% key`."""
-    return [(_section_at(text, m.start()), m.group(1).strip()) for m in KEY_FORMULA.finditer(text)]
+    return [(_section_at(text, m.start()), P.strip_comments(m.group(1))) for m in KEY_FORMULA.finditer(text)]
 
 
 def cheatsheet(lang: str, nav_pages: list[str]) -> str:

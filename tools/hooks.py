@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:  # MkDocs loads this file by path; make `tools` im
     sys.path.insert(0, str(ROOT))
 
 from tools import generated  # noqa: E402
-from tools.pages import walk_nav  # noqa: E402
+from tools.pages import strip_comments, walk_nav  # noqa: E402
 
 SHARED_ASSETS = ROOT / "docs" / "assets"
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
@@ -202,6 +202,8 @@ def on_page_content(html_text, page, config, files):
     for m in matches:
         display = m.group("display") is not None
         tex = html.unescape(m.group("display") if display else m.group("inline"))
+        if display:
+            tex = strip_comments(tex)
         items.append({"tex": tex, "display": display})
     if _renderer is None:
         _renderer = KatexRenderer()

@@ -64,6 +64,23 @@ def display_formulas(text: str) -> list[str]:
     return [" ".join(m.group(1).split()) for m in DISPLAY_MATH.finditer(without_code(text))]
 
 
+# Inside a $$ block, whole-line TeX comments carry `% key` (cheat sheet) and the formula-check
+# bindings (`% check: …`, `% identity`, `% unchecked: …`; see tools/formulas.py). Readers never see
+# them: the build strips them before KaTeX, so they reach no page, MathML annotation or search index.
+COMMENT_LINE = re.compile(r"^[ \t]*%.*(?:\n|$)", re.MULTILINE)
+BINDING = re.compile(r"^[ \t]*%[ \t]*(?P<kind>check|identity|unchecked)\b(?P<rest>.*)$", re.MULTILINE)
+
+
+def strip_comments(tex: str) -> str:
+    """The TeX a reader sees: a display formula without its comment lines."""
+    return COMMENT_LINE.sub("", tex).strip()
+
+
+def bindings(tex: str) -> list[tuple[str, str]]:
+    """(kind, rest of the line) of each binding line of a display formula."""
+    return [(m.group("kind"), m.group("rest").strip()) for m in BINDING.finditer(tex)]
+
+
 def snippet_includes(text: str) -> list[str]:
     """The pymdownx.snippets includes ("file:section"), in page order."""
     return SNIPPET.findall(text)

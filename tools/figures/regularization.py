@@ -23,13 +23,13 @@ def least_squares_problem(n=200, d=8, seed=0):
 
 def lasso_path(X, y, lams, steps=500):
     """Proximal gradient (ISTA) on l(w) + lam ||w||_1 for each lam, warm-started from the
-    previous solution: w <- soft_threshold(w - lr grad l(w), lr lam)."""
+    previous solution."""
     n = len(y)
     lr = 1 / np.linalg.eigvalsh(X.T @ X / n).max()
     w, path = np.zeros(X.shape[1]), []
     for lam in lams:
         for _ in range(steps):
-            w = reg.soft_threshold(w - lr * X.T @ (X @ w - y) / n, lr * lam)
+            w = reg.ista_step(w, X.T @ (X @ w - y) / n, lr, lam)
         path.append(w.copy())
     return np.array(path)
 
@@ -53,7 +53,7 @@ PATH_LAMS = np.geomspace(1e2, 1e-3, 61)     # from strong to weak, so warm start
 def path():
     X, y = least_squares_problem()
     lasso, ridge = lasso_path(X, y, PATH_LAMS), ridge_path(X, y, PATH_LAMS)
-    lam_max = np.abs(X.T @ y).max() / len(y)
+    lam_max = reg.lasso_lambda_max(X, y)
     fig, axes = figure(1, 2, width=9, height=3.8, sharey=True)
     for ax, coefs, title in ((axes[0], lasso, "L1 (lasso): weights reach exactly 0"),
                              (axes[1], ridge, "L2 (ridge): weights shrink, never 0")):
