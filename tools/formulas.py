@@ -313,16 +313,18 @@ PREPROCESS = [
     (r"\\(?:operatorname\*?|mathrm|text|mathit|mathsf)\{\\?([A-Za-z])\}", r"\1", "one-letter names (\\mathrm{d})"),
     (r"\\(?:operatorname\*?|mathrm|mathit)\{rel\\_error\}", r"\\relerror", "rel_error's underscore"),
     (r"\\(?:mathcal|mathbb|mathbf|boldsymbol|bm)\{([A-Za-z])\}(?!\[)", r"\1", "font changes of one letter (not \\mathbf{1}[…])"),
-    (r"\\(hat|tilde|bar|widehat|widetilde|overline)\s*\{?\\?([A-Za-z]+)\}?", r"\\\2\1", "accented names (\\hat m -> mhat)"),
+    (r"\\(hat|tilde|bar|widehat|widetilde|overline)\s*(?:\{\\?([A-Za-z]+)\}|\\?([A-Za-z]+))",
+     lambda m: "\\" + (m.group(2) or m.group(3)) + m.group(1), "accented names (\\hat m -> mhat)"),
     (r"\^\{?\\top\}?", r"^{\\transposed}", "transpose"),
     (r"(\\?[A-Za-z]+)(?:\^\{\\prime\}|('+))", lambda m: "\\" + m.group(1).lstrip("\\") + "prime" * max(1, len(m.group(2) or "")) + " ",
      "primes make a new name: x' -> xprime, \\sigma'(x) -> sigmaprime(x) (a name, never the derivative)"),
     (r"\\arg\s*\\max(?![A-Za-z])|\\operatorname\*?\{arg\\,?max\}", r"\\argmax", "arg max"),
     (r"\\arg\s*\\min(?![A-Za-z])|\\operatorname\*?\{arg\\,?min\}", r"\\argmin", "arg min"),
     (r"\\cdot\s*\\cdot", r"\\cdot", "double dots"),
-    (r"\\frac\{\\partial\s*(\\?[A-Za-z]+)\}\{\\partial\s*(\\?[A-Za-z]+)\s*(_\{[^{}]*\}|_[A-Za-z0-9])?\s*\}",
-     lambda m: "\\d" + m.group(1).lstrip("\\") + "d" + m.group(2).lstrip("\\") + " " + (m.group(3) or ""),
-     "a partial derivative dL/dy_i becomes the name dLdy (indexed by i), bound by the clauses"),
+    (r"\\frac\{\\partial\s*(\\?[A-Za-z]+)\s*(?:_\{?([^{}]*?)\}?)?\}\{\\partial\s*(\\?[A-Za-z]+)\s*(?:_\{?([^{}]*?)\}?)?\s*\}",
+     lambda m: ("\\d" + m.group(1).lstrip("\\") + "d" + m.group(3).lstrip("\\") + " "
+                + (f"_{{{', '.join(i for i in (m.group(2), m.group(4)) if i)}}}" if m.group(2) or m.group(4) else "")),
+     "a partial derivative dL/dy_i becomes the name dLdy (indexed by i; d xhat_j / d x_i by j, i), bound by the clauses"),
     (r"^\s*\[(.*)\]\s*$", r"\\concat(\1)", "a bracketed list [a, b] is a concatenation"),
     (r"\\#\\\{\s*([a-z])\s*:\s*(.*?)\\\}", r"\\sum_{\1 : \2} 1", "a count #{i : cond} is a sum of ones"),
     (r"\\nabla\s*(?:_\{?\\?[A-Za-z]+\}?)?\s*\\?([A-Za-z]+)\s*(?:\((?:[^()]|\([^()]*\))*\))?(?!\s*\[)",
@@ -367,7 +369,14 @@ ARRAY_FUNCTIONS = {
     "diag": np.diag,
     "softmax": lambda x: np.array([mpmath.exp(v) for v in x], dtype=object) / sum(mpmath.exp(v) for v in x),
     "concat": lambda *parts: np.concatenate([np.atleast_1d(a) for a in parts]),
+    "BN": lambda x: _batch_normalize(x),                       # per column, ε = 0
 }
+
+
+def _batch_normalize(x):
+    mean = sum(x) / len(x)
+    var = sum((row - mean) ** 2 for row in x) / len(x)
+    return (x - mean) / np.vectorize(mpmath.sqrt, otypes=[object])(var)
 
 
 def _group_end(tex: str, start: int) -> int:
