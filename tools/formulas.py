@@ -158,7 +158,7 @@ def site_formulas(lang: str | None = None) -> list[Formula]:
 # ----------------------------------------------------------------------------------------------
 
 OPEN, CLOSE = "({[", ")}]"
-RELATIONS = [(r"\leftarrow", "assign"), (r"\approx", "approx"), (r"\leq", "le"), (r"\geq", "ge"), (r"\le", "le"), (r"\ge", "ge"),
+RELATIONS = [(r"\leftarrow", "assign"), (r"\to", "limit"), (r"\approx", "approx"), (r"\leq", "le"), (r"\geq", "ge"), (r"\le", "le"), (r"\ge", "ge"),
              (r"\neq", "ne"), (r"\ne", "ne"), (r"\ll", "lt"), (r"\gg", "gt"), (r"\sim", "sim"),
              (r"\in", "in"), ("=", "eq"), ("<", "lt"), (">", "gt")]
 PART_BREAKS = [r"\Longleftrightarrow", r"\Longrightarrow", r"\Rightarrow", r"\implies", r"\iff",
@@ -326,6 +326,9 @@ PREPROCESS = [
                 + (f"_{{{', '.join(i for i in (m.group(2), m.group(4)) if i)}}}" if m.group(2) or m.group(4) else "")),
      "a partial derivative dL/dy_i becomes the name dLdy (indexed by i; d xhat_j / d x_i by j, i), bound by the clauses"),
     (r"^\s*\[(.*)\]\s*$", r"\\concat(\1)", "a bracketed list [a, b] is a concatenation"),
+    (r"^\s*\(([^()]*,[^()]*)\)\s*$", r"\\concat(\1)", "a vector (a, b) too"),
+    (r"\\mathbb\{E\}\s*\[((?:[^\[\]]|\[[^\]]*\])*)\]", r"\\expect(\1)",
+     "E[X]: a derivation's symbols stand for their expectations, so E is the identity (linearity)"),
     (r"\\#\\\{\s*([a-z])\s*:\s*(.*?)\\\}", r"\\sum_{\1 : \2} 1", "a count #{i : cond} is a sum of ones"),
     (r"\\nabla\s*(?:_\{?\\?[A-Za-z]+\}?)?\s*\\?([A-Za-z]+)\s*(?:\((?:[^()]|\([^()]*\))*\))?(?!\s*\[)",
      r"\\grad\1 ", "the gradient of a named function, ∇ℓ(w), is one name (gradell) that the clauses bind"),
@@ -344,6 +347,7 @@ FUNCTIONS = {
     "sign": lambda env: mpmath.sign,
     "clip": lambda env: lambda x, lo, hi: min(max(x, lo), hi),
     "ELU": lambda env: lambda x: x if x > 0 else env.get("alpha", 1) * (mpmath.exp(x) - 1),
+    "expect": lambda env: lambda x: x,
     "SELU": lambda env: lambda x: env["lambda"] * (x if x > 0 else env["alpha"] * (mpmath.exp(x) - 1)),
 }
 
@@ -696,11 +700,15 @@ LIMIT_NAMES = {"lo", "hi"}
 
 
 def normal_name(name: str) -> str:
-    return re.sub(r"[\\{}\s]", "", name)
+    """A parsed name as the clauses write it: b_{t-1} -> b_tm1, \\eta_{\\min} -> eta_min."""
+    return re.sub(r"[\\{}\s]", "", name).replace("-", "m").replace("+", "p")
 
 
 def to_mp(value):
-    """A drawn value in mpmath form: mpf for a number, an object array of mpf for an array."""
+    """A drawn value in mpmath form: mpf for a number, an object array of mpf for an array
+    (a function a clause defines stays a function)."""
+    if callable(value):
+        return lambda *args: to_mp(value(*[_floats(a) if isinstance(a, np.ndarray) else float(a) for a in args]))
     if isinstance(value, np.ndarray):
         return np.vectorize(lambda v: mpmath.mpf(float(v)), otypes=[object])(value) if value.size else value.astype(object)
     return mpmath.mpf(float(value)) if not isinstance(value, (int, np.integer)) else int(value)
@@ -977,7 +985,7 @@ class Evaluator:
         if m and normal_name(m.group(1)) in SUBSCRIPTED:
             parameter = self.value(self.side.sub_side(self.side.raw_subs[m.group(2)]).expr, local)
             return _elementwise(lambda *v: SUBSCRIPTED[normal_name(m.group(1))](parameter, *v), *args)
-        if name in ARRAY_FUNCTIONS and all(isinstance(a, np.ndarray) for a in args):
+        if name in ARRAY_FUNCTIONS and (name == "concat" or all(isinstance(a, np.ndarray) for a in args)):
             return ARRAY_FUNCTIONS[name](*args)
         if name in self.env and callable(self.env[name]):
             return self.env[name](*args)
@@ -1028,7 +1036,10 @@ def _times(a, b):
 def _relation(kind, a, b) -> bool:
     kind = {"StrictLessThan": "lt", "LessThan": "le", "StrictGreaterThan": "gt", "GreaterThan": "ge",
             "Equality": "eq", "Unequality": "ne"}.get(kind, kind)
-    return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b, "eq": a == b, "ne": a != b}[kind]
+    if kind in ("eq", "ne"):      # 0.99 on the page and 0.99 drawn in float64 are the same number
+        same = a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+        return same if kind == "eq" else not same
+    return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[kind]
 
 
 def agree(a, b, tol) -> bool:
@@ -1067,7 +1078,7 @@ CLAUSE_SCALAR = re.compile(rf"^(?P<name>[A-Za-z_]\w*)\s*(?::\s*(?P<kind>int|inde
 CLAUSE_ARRAY = re.compile(rf"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?:(?P<kind>int|index)\s+)?\((?P<shape>[^)]*)\)(?:\s+in\s+{NUMBER})?$")
 CLAUSE_RANGE = re.compile(r"^(?P<name>[A-Za-z])\s+runs\s+over\s+(?P<expr>.+)$")
 CLAUSE_SET = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*=(?!=)\s*(?P<expr>.+)$")
-CLAUSE_OPTION = re.compile(r"^(?P<key>tol|atol|approx)\s*=\s*(?P<value>\S+)$|^base\s+(?P<base>[01])$")
+CLAUSE_OPTION = re.compile(r"^(?P<key>tol|atol|approx)\s*=\s*(?P<value>\S+)$|^base\s+(?P<base>[01])$|^from\s+side\s+(?P<first>\d+)$")
 CONDITION = re.compile(r"[<>]|!=|==")
 
 
@@ -1085,6 +1096,7 @@ class Domain:
     atol: float = FLOOR
     approx: float | None = None
     base: int | None = None
+    first: int = 1            # sides before this one are names, not evaluated
 
     @classmethod
     def from_clauses(cls, clauses: list[str]) -> "Domain":
@@ -1093,6 +1105,8 @@ class Domain:
             if (m := CLAUSE_OPTION.match(clause)):
                 if m.group("base"):
                     d.base = int(m.group("base"))
+                elif m.group("first"):
+                    d.first = int(m.group("first"))
                 elif m.group("key") == "tol":
                     d.tol = float(m.group("value"))
                 elif m.group("key") == "atol":
@@ -1157,9 +1171,19 @@ def _namespace(values: dict) -> dict:
     import snippets
     from snippets import (activations, autograd, cnn, gradcheck, gradients, initialization, losses,  # noqa: F401
                           normalization, optimizers, regularization)
-    ns = {"np": np, "snippets": snippets, "math": math}
+    ns = {"np": np, "snippets": snippets, "math": math, "after": after}
     ns.update({python_name(k): v for k, v in values.items()})
     return ns
+
+
+def after(optimizer, **state):
+    """An optimizer put in a given state (``after(Adam(), m=m_tm1, v=v_tm1, t=2)``), so that a
+    binding can check one step of an update rule from any point, not only the first."""
+    for name, value in state.items():
+        if not hasattr(optimizer, name):
+            raise BindingError(f"{type(optimizer).__name__} has no state {name!r}")
+        setattr(optimizer, name, value)
+    return optimizer
 
 
 def _eval(expr: str, ns: dict):
@@ -1234,7 +1258,9 @@ def check_formula(formula: Formula) -> FormulaResult:
                                       f"no part {n}: this formula has {len(texts)} part(s): " + " | ".join(texts)))
     for number, tex in enumerate(texts, start=1):
         binding = next((b for b in formula.bindings if number in b.parts), None)
-        if binding is None and number not in named and unnamed:
+        structural = number in ctx.conditions or (number in ctx.definitions.values()
+                                                  and _used_elsewhere(texts, number, ctx.definitions))
+        if binding is None and number not in named and unnamed and not structural:
             binding = unnamed[0]
         if binding is None and number in ctx.conditions:
             results.append(PartResult(number, tex, "condition"))
@@ -1288,7 +1314,7 @@ def _check_part(number, tex, binding: Binding, ctx: Context, formula) -> PartRes
         if TRAILING in side_texts[-1]:
             side_texts[-1], _, trailing = side_texts[-1].partition(TRAILING)
         for i, r in enumerate(relations):
-            if r in ("in", "sim"):        # `m = b/(1-p) \in \{…\}`: the sides before the membership are checked
+            if r in ("in", "sim", "limit"):   # `m = b/(1-p) \in \{…\}`, `… \to g/(1-μ)`: the sides before are checked
                 side_texts, relations = side_texts[:i + 1], relations[:i]
                 break
         if "ne" in relations or (binding.kind == "identity" and "assign" in relations):
@@ -1394,7 +1420,7 @@ def _names(sides, domain: Domain, values: dict | None = None, known=()) -> tuple
 def _run_points(result: PartResult, binding, domain: Domain, sides, relations, defs, conditions, formula):
     rng = np.random.default_rng(int(hashlib.sha256((formula.body + binding.text).encode()).hexdigest()[:8], 16))
     is_check = binding.kind == "check"
-    checked = sides[1:] if is_check else sides
+    checked = sides[max(domain.first - 1, 1 if is_check else 0):]
     scalars, _ = _names(checked, domain, known=defs)
     extra = {n: (IDENTITY_DOMAIN if not is_check else DEFAULT_DOMAIN) for n in sorted(scalars)}
     indices = None
@@ -1436,6 +1462,9 @@ def _run_points(result: PartResult, binding, domain: Domain, sides, relations, d
                     raise BindingError(f"the call {binding.call} raised {type(err).__name__}: {err}") from err
             computed = []
             for i, side in enumerate(sides):
+                if i + 1 < domain.first:
+                    computed.append(None)
+                    continue
                 if i == 0 and is_check and relations[0] == "assign":
                     computed.append(None)          # `w ← …`: the left side is the new value's name
                     continue
@@ -1530,8 +1559,8 @@ def _approx_tol(tex: str, domain: Domain) -> tuple[float, float]:
     if domain.approx is not None:
         return domain.approx, 1.0
     digits = [len(n.replace(".", "").lstrip("0")) for n in re.findall(r"\d+\.\d+|\d+", tex)]
-    if not digits:
-        raise BindingError(f"`\\approx {tex}` shows no digits: give the tolerance (`approx = 1e-3`)")
+    if not digits or re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", tex)):
+        raise BindingError(f"`\\approx {tex}` is not a number shown to some digits: give the tolerance (`approx = 1e-3`)")
     if max(digits) == 0:
         return domain.tol, domain.atol / domain.tol
     return 0.5 * 10.0 ** (1 - min(max(digits), 9)) * 1.1, FLOOR
