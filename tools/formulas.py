@@ -298,6 +298,12 @@ def sides_of(part: str) -> tuple[list[str], list[str]]:
 
 # (pattern, replacement, why). Applied in order to each side before the structural rewrites.
 PREPROCESS = [
+    (r"(?<=\d)\\,(?=\d{3})", "", "digit grouping 24\\,092\\,320"),
+    (r"\\underbrace\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}_\{(?:[^{}]|\{[^{}]*\})*\}", r"(\1)", "an underbrace's label"),
+    (r"(?<=\d)\\[lc]?dots", "", "2.33… is the number shown"),
+    (r"(\\?[A-Za-z]+)\^\{\s*(l|L|l\s*[-+]\s*1|\((?:[a-z]|l\s*[-+]\s*1|[0-9]+)\))\s*\}",
+     lambda m: "\\" + m.group(1).lstrip("\\") + "sup" + re.sub(r"[()\s]", "", m.group(2)).replace("-1", "m").replace("+1", "p") + " ",
+     "a layer label is not a power: z^{l} -> zsupl, a^{l-1} -> asuplm, W^{l+1} -> Wsuplp, z^{(1)} -> zsup1"),
     (r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big)\b\s*(?=[\\(\[|.)\]])", "", "sizing of delimiters"),
     (r"(?<=[A-Za-z0-9}])\s*\\[,;]\s*(?=\()", r" \\cdot ", "a spaced `a\\,(b)` is a product, not a call"),
     (r"(?<!\\)\\(?:,|;|:|!|\s)|~", " ", "spacing (not the row break \\\\)"),
@@ -348,6 +354,8 @@ FUNCTIONS = {
     "clip": lambda env: lambda x, lo, hi: min(max(x, lo), hi),
     "ELU": lambda env: lambda x: x if x > 0 else env.get("alpha", 1) * (mpmath.exp(x) - 1),
     "expect": lambda env: lambda x: x,
+    "sigmaprime": lambda env: lambda x: mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2,
+    "fp16": lambda env: lambda x: mpmath.mpf(float(np.float16(float(x)))),
     "SELU": lambda env: lambda x: env["lambda"] * (x if x > 0 else env["alpha"] * (mpmath.exp(x) - 1)),
 }
 
@@ -371,7 +379,10 @@ ARRAY_FUNCTIONS = {
     "mean": lambda x: sum(x.ravel()) / x.size,
     "median": lambda x: sorted(x.ravel())[x.size // 2] if x.size % 2 else sum(sorted(x.ravel())[x.size // 2 - 1:x.size // 2 + 1]) / 2,
     "diag": np.diag,
-    "softmax": lambda x: np.array([mpmath.exp(v) for v in x], dtype=object) / sum(mpmath.exp(v) for v in x),
+    "softmax": lambda x: (np.array([ARRAY_FUNCTIONS["softmax"](row) for row in x]) if x.ndim == 2 else
+                          np.array([mpmath.exp(v) for v in x], dtype=object) / sum(mpmath.exp(v) for v in x)),
+    "sigma_min": lambda w: mpmath.mpf(float(np.linalg.svd(_floats(w), compute_uv=False).min())),
+    "sigma_max": lambda w: mpmath.mpf(float(np.linalg.svd(_floats(w), compute_uv=False).max())),
     "concat": lambda *parts: np.concatenate([np.atleast_1d(a) for a in parts]),
     "BN": lambda x: _batch_normalize(x),                       # per column, ε = 0
 }
@@ -695,7 +706,9 @@ def condition_of(side: Side, tex: str):
 # ----------------------------------------------------------------------------------------------
 
 CONSTANTS = {"e": mpmath.e, "pi": mpmath.pi}
-RANGES = "__ranges__"     # env key: lengths of the indices that `runs over` clauses give
+RANGES = "__ranges__"
+OUTSIDE_ZERO = "__outside_zero__"
+EXPLICIT_BASE = "__explicit_base__"   # env key: the binding said `base 0|1`   # env key: entries outside an array read as 0 (`outside 0`)     # env key: lengths of the indices that `runs over` clauses give
 LIMIT_NAMES = {"lo", "hi"}
 
 
@@ -782,6 +795,8 @@ class Evaluator:
         index = []
         for axis, piece in enumerate(pieces):
             i = _as_int(self.value(self.side.sub_side(piece).expr, local)) - self.base
+            if not 0 <= i < array.shape[axis] and self.env.get(OUTSIDE_ZERO):
+                return mpmath.mpf(0)
             if not 0 <= i < array.shape[axis]:
                 raise IndexOut(f"index {piece} = {i + self.base} is outside axis {axis} of length {array.shape[axis]}")
             index.append(i)
@@ -933,13 +948,23 @@ class Evaluator:
         else:
             start = _as_int(self._ev(lo, local))
             stop = _as_int(self._ev(hi, local))
-            values = range(start, stop + 1)
+            # in a formula whose indices start at 0, a sum from 1 to C counts the C entries
+            counting = start == 1 and self.base == 0 and not self.env.get(EXPLICIT_BASE) and self._indexes(name, body)
+            values = range(0, stop) if counting else range(start, stop + 1)
         product = isinstance(e, sympy.Product)
         total = 1 if product else 0
         for v in values:
             term = self._ev(body, {**local, name: v})
             total = _times(total, term) if product else total + term
         return total
+
+    def _indexes(self, var, body) -> bool:
+        """Whether `var` is used as an index of an array (not only as a number) in `body`."""
+        try:
+            self.index_range(var, body)
+            return var not in self.ranges
+        except Unbound:
+            return False
 
     def _selection(self, hole, body, local):
         _, (var, exclude, among, conditions) = self.side.holes[hole]
@@ -979,9 +1004,14 @@ class Evaluator:
                 return max(abs(v) for v in x)
             if order == "0":
                 return sum(1 for v in x if v != 0)
-            p = int(order) if order.isdigit() else 2
+            if order == "2" and isinstance(args[0], np.ndarray) and args[0].ndim == 2 and min(args[0].shape) > 1:
+                return ARRAY_FUNCTIONS["sigma_max"](args[0])     # ‖W‖₂ of a matrix: its spectral norm
+            p = int(order)
             return sum(abs(v) ** p for v in x) ** (mpmath.mpf(1) / p)
         m = re.fullmatch(r"(.+?)_\{(sb[A-Z]+)\}", name)
+        full = f"{normal_name(m.group(1))}_{normal_name(self.side.raw_subs[m.group(2)])}" if m else name
+        if full in ARRAY_FUNCTIONS and all(isinstance(a, np.ndarray) for a in args):
+            return ARRAY_FUNCTIONS[full](*args)          # σ_min(W), σ_max(W)
         if m and normal_name(m.group(1)) in SUBSCRIPTED:
             parameter = self.value(self.side.sub_side(self.side.raw_subs[m.group(2)]).expr, local)
             return _elementwise(lambda *v: SUBSCRIPTED[normal_name(m.group(1))](parameter, *v), *args)
@@ -1078,7 +1108,7 @@ CLAUSE_SCALAR = re.compile(rf"^(?P<name>[A-Za-z_]\w*)\s*(?::\s*(?P<kind>int|inde
 CLAUSE_ARRAY = re.compile(rf"^(?P<name>[A-Za-z_]\w*)\s*:\s*(?:(?P<kind>int|index)\s+)?\((?P<shape>[^)]*)\)(?:\s+in\s+{NUMBER})?$")
 CLAUSE_RANGE = re.compile(r"^(?P<name>[A-Za-z])\s+runs\s+over\s+(?P<expr>.+)$")
 CLAUSE_SET = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*=(?!=)\s*(?P<expr>.+)$")
-CLAUSE_OPTION = re.compile(r"^(?P<key>tol|atol|approx)\s*=\s*(?P<value>\S+)$|^base\s+(?P<base>[01])$|^from\s+side\s+(?P<first>\d+)$")
+CLAUSE_OPTION = re.compile(r"^(?P<key>tol|atol|approx)\s*=\s*(?P<value>\S+)$|^base\s+(?P<base>[01])$|^from\s+side\s+(?P<first>\d+)$|^(?P<outside>outside\s+0)$")
 CONDITION = re.compile(r"[<>]|!=|==")
 
 
@@ -1097,6 +1127,8 @@ class Domain:
     approx: float | None = None
     base: int | None = None
     first: int = 1            # sides before this one are names, not evaluated
+    outside_zero: bool = False
+    explicit_base: bool = False
 
     @classmethod
     def from_clauses(cls, clauses: list[str]) -> "Domain":
@@ -1104,9 +1136,11 @@ class Domain:
         for clause in clauses:
             if (m := CLAUSE_OPTION.match(clause)):
                 if m.group("base"):
-                    d.base = int(m.group("base"))
+                    d.base, d.explicit_base = int(m.group("base")), True
                 elif m.group("first"):
                     d.first = int(m.group("first"))
+                elif m.group("outside"):
+                    d.outside_zero = True
                 elif m.group("key") == "tol":
                     d.tol = float(m.group("value"))
                 elif m.group("key") == "atol":
@@ -1313,6 +1347,8 @@ def _check_part(number, tex, binding: Binding, ctx: Context, formula) -> PartRes
         trailing = None
         if TRAILING in side_texts[-1]:
             side_texts[-1], _, trailing = side_texts[-1].partition(TRAILING)
+        elif (m := re.search(r"(?:\\ |\s)*\(([^()]*(?:>|<|\\[gl]eq?(?![A-Za-z])|\\neq?(?![A-Za-z]))[^()]*)\)\s*$", side_texts[-1])):
+            side_texts[-1], trailing = side_texts[-1][:m.start()], m.group(1)
         for i, r in enumerate(relations):
             if r in ("in", "sim", "limit"):   # `m = b/(1-p) \in \{…\}`, `… \to g/(1-μ)`: the sides before are checked
                 side_texts, relations = side_texts[:i + 1], relations[:i]
@@ -1325,7 +1361,7 @@ def _check_part(number, tex, binding: Binding, ctx: Context, formula) -> PartRes
         sides = [Side(t, arrays) for t in side_texts]
         if domain.base is None:
             domain.base = _base_of(tex)
-        if binding.kind == "identity" and not trailing and _prove(sides, relations):
+        if binding.kind == "identity" and not trailing and _prove(sides[domain.first - 1:], relations[domain.first - 1:]):
             result.proven, result.sides_checked = True, len(sides)
             return result
         defs = {name: Side(sides_of(ctx.texts[k - 1])[0][1], arrays) for name, k in ctx.definitions.items()
@@ -1438,6 +1474,8 @@ def _run_points(result: PartResult, binding, domain: Domain, sides, relations, d
             indices = sorted(_names(checked, domain, values, known=defs)[1])
         env = domain.formula_values(values, domain.base)
         env[RANGES] = {k: int(_eval(v, _namespace(values))) for k, v in domain.ranges.items()}
+        env[OUTSIDE_ZERO] = domain.outside_zero
+        env[EXPLICIT_BASE] = domain.explicit_base
         for name, side in defs.items():
             if name not in env:
                 try:
