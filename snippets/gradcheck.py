@@ -55,9 +55,9 @@ def _scalar(value) -> float:
 def rel_error(a, b):
     """Relative error between two arrays, taken over their norms:
 
-        rel_error(a, b) = ‖a − b‖₂ / max(‖a‖₂ + ‖b‖₂, tiny)
+        rel_error(a, b) = ‖a − b‖₂ / (‖a‖₂ + ‖b‖₂),   and 0 when a = b = 0
 
-    0 when a == b (including both zero); about 1e-7 or less means an analytic gradient agrees
+    0 when a == b; about 1e-7 or less means an analytic gradient agrees
     with a centred difference in float64; 1e-2 or more means a bug.
 
     >>> rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0]))

@@ -260,7 +260,7 @@ def parts(body: str) -> list[str]:
     out: list[str] = []
     for row in top_level_split(tex, PART_BREAKS):
         # `&` aligns columns; a row `a &= b, & c &= d` holds two equations
-        row = re.sub(r",\s*&", r" \\qquad ", row)
+        row = re.sub(r"[,:]\s*&", r" \\qquad ", row)
         row = re.sub(r"&\s*&", r" \\qquad ", row)
         for piece in top_level_split(row, [r"\qquad"]):
             piece = "".join(" " if ch == "&" and depth == 0 else ch for ch, depth in _chars(piece))
@@ -302,8 +302,9 @@ PREPROCESS = [
     (r"\\underbrace\{((?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*)\}_\{(?:[^{}]|\{[^{}]*\})*\}", r"(\1)", "an underbrace's label"),
     (r"(?<=\d)\\[lc]?dots", "", "2.33… is the number shown"),
     (r"(\\?[A-Za-z]+)\^\{\s*(l|L|l\s*[-+]\s*1|\((?:[a-z]|l\s*[-+]\s*1|[0-9]+)\))\s*\}",
-     lambda m: "\\" + m.group(1).lstrip("\\") + "sup" + re.sub(r"[()\s]", "", m.group(2)).replace("-1", "m").replace("+1", "p") + " ",
-     "a layer label is not a power: z^{l} -> zsupl, a^{l-1} -> asuplm, W^{l+1} -> Wsuplp, z^{(1)} -> zsup1"),
+     lambda m: "\\" + m.group(1).lstrip("\\") + "sup" + _label(m.group(2)) + " ",
+     "a layer label is not a power: z^{l} -> zsupl, a^{l-1} -> asuplm, W^{l+1} -> Wsuplp, z^{(1)} -> zsupone"),
+    (r"(\\[A-Za-z]+sup[A-Za-z]+)\s+(?=\()", r"\1 \\cdot ", "a labelled name before (…) multiplies: δ^{l+1} (W^{l+1})^⊤"),
     (r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big)\b\s*(?=[\\(\[|.)\]])", "", "sizing of delimiters"),
     (r"(?<=[A-Za-z0-9}])\s*\\[,;]\s*(?=\()", r" \\cdot ", "a spaced `a\\,(b)` is a product, not a call"),
     (r"(?<!\\)\\(?:,|;|:|!|\s)|~", " ", "spacing (not the row break \\\\)"),
@@ -322,7 +323,8 @@ PREPROCESS = [
     (r"\\(hat|tilde|bar|widehat|widetilde|overline)\s*(?:\{\\?([A-Za-z]+)\}|\\?([A-Za-z]+))",
      lambda m: "\\" + (m.group(2) or m.group(3)) + m.group(1), "accented names (\\hat m -> mhat)"),
     (r"\^\{?\\top\}?", r"^{\\transposed}", "transpose"),
-    (r"(\\?[A-Za-z]+)(?:\^\{\\prime\}|('+))", lambda m: "\\" + m.group(1).lstrip("\\") + "prime" * max(1, len(m.group(2) or "")) + " ",
+    (r"(\\?[A-Za-z]+)(?:\^\{\\prime\}|('+))(\s*\()?",
+     lambda m: "\\" + m.group(1).lstrip("\\") + "prime" * max(1, len(m.group(2) or "")) + ("(" if m.group(3) else " "),
      "primes make a new name: x' -> xprime, \\sigma'(x) -> sigmaprime(x) (a name, never the derivative)"),
     (r"\\arg\s*\\max(?![A-Za-z])|\\operatorname\*?\{arg\\,?max\}", r"\\argmax", "arg max"),
     (r"\\arg\s*\\min(?![A-Za-z])|\\operatorname\*?\{arg\\,?min\}", r"\\argmin", "arg min"),
@@ -340,6 +342,13 @@ PREPROCESS = [
      r"\\grad\1 ", "the gradient of a named function, ∇ℓ(w), is one name (gradell) that the clauses bind"),
 ]
 _PREPROCESS = [(re.compile(p), r) for p, r, _ in PREPROCESS]
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _label(text: str) -> str:
+    """A superscript label as letters only (TeX command names cannot hold digits or signs)."""
+    text = re.sub(r"[()\s]", "", text).replace("-1", "m").replace("+1", "p")
+    return re.sub(r"\d", lambda d: DIGIT_WORDS[int(d.group(0))], text)
 
 # Functions a formula may use, by the name preprocessing gives them, evaluated from their
 # mathematical definition (never from snippets, so a check compares two independent things).
@@ -638,7 +647,7 @@ class Side:
         the evaluator can decide whether it indexes an array or completes a name."""
         out, i = [], 0
         while i < len(tex):
-            if tex[i] == "_" and (i == 0 or tex[i - 1] != "\\"):
+            if tex[i] == "_" and (i == 0 or tex[i - 1] != "\\") and not re.search(r"\\int\s*$", tex[:i]):
                 j = i + 1
                 while tex[j:j + 1] == " ":
                     j += 1
@@ -1317,15 +1326,17 @@ def check_formula(formula: Formula) -> FormulaResult:
 
 def _definitions(texts: list[str]) -> dict[str, int]:
     """{name: part number} for parts `m = …` whose left side is a bare name (m, \\alpha, p_t)."""
-    out = {}
+    out, seen = {}, []
     for number, tex in enumerate(texts, start=1):
         sides, relations = sides_of(tex)
         m = re.fullmatch(r"(\\?[A-Za-z]+)(?:_\{?(\\?\w+)\}?)?", sides[0].strip())
         if len(sides) == 2 and relations == ["eq"] and m:
             name = m.group(1).lstrip("\\")
             if len(name) == 1 or name in GREEK:
-                out[name + (f"_{m.group(2).lstrip(chr(92))}" if m.group(2) else "")] = number
-    return out
+                key = name + (f"_{m.group(2).lstrip(chr(92))}" if m.group(2) else "")
+                seen.append(key)
+                out[key] = number
+    return {k: v for k, v in out.items() if seen.count(k) == 1}   # u = a + b, u = ab, …: rows, not definitions
 
 
 def _used_elsewhere(texts, number, definitions) -> bool:
@@ -1373,6 +1384,9 @@ def _check_part(number, tex, binding: Binding, ctx: Context, formula) -> PartRes
     except (BindingError, Unreadable, Unbound, Mismatch, IndexOut) as err:
         result.ok = False
         result.message = f"{type(err).__name__}: {err}"
+    except (ArithmeticError, ValueError, TypeError, IndexError) as err:   # the formula cannot be evaluated as bound
+        result.ok = False
+        result.message = f"evaluating the formula raised {type(err).__name__}: {err}"
     return result
 
 
