@@ -315,6 +315,7 @@ PREPROCESS = [
     (r"\\(?:dfrac|tfrac)\b", r"\\frac", "fraction styles"),
     (r"\\ne\b", r"\\neq", "parse_latex reads \\ne as a symbol"),
     (r"\\lnot\b", r"\\neg", "negation"),
+    (r"\\operatorname\{fp16\}", r"\\fpsixteen", "a name with digits"),
     (r"\\mathrm\{KL\}\s*\(([^()]*?)\\\|([^()]*?)\)", r"\\KL(\1, \2)", "KL(p \\| q) is a function of two arguments"),
     (r"\\(?:operatorname\*?|mathrm|text|mathit|mathsf)\{([A-Za-z]{2,})\}", r"\\\1", "named operators and multi-letter names become one name"),
     (r"\\(?:operatorname\*?|mathrm|text|mathit|mathsf)\{\\?([A-Za-z])\}", r"\1", "one-letter names (\\mathrm{d})"),
@@ -364,7 +365,7 @@ FUNCTIONS = {
     "ELU": lambda env: lambda x: x if x > 0 else env.get("alpha", 1) * (mpmath.exp(x) - 1),
     "expect": lambda env: lambda x: x,
     "sigmaprime": lambda env: lambda x: mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2,
-    "fp16": lambda env: lambda x: mpmath.mpf(float(np.float16(float(x)))),
+    "fpsixteen": lambda env: lambda x: mpmath.mpf(float(np.float16(float(x)))),
     "SELU": lambda env: lambda x: env["lambda"] * (x if x > 0 else env["alpha"] * (mpmath.exp(x) - 1)),
 }
 
@@ -566,10 +567,11 @@ class Side:
             inner = tex[start + 2:end]
             rest = tex[end + 2:]
             m = re.match(r"\s*_(?:\{(\d+|\\infty|F)\}|(\d|F))", rest)
-            order = (m.group(1) or m.group(2)) if m else "2"
+            order = (m.group(1) or m.group(2)) if m else ""
             if m:
                 rest = rest[m.end():]
-            word = {"0": "zero", "1": "one", "2": "two", "\\infty": "inf", "F": "two"}[order]
+            # ‖W‖₂ of a matrix is its spectral norm; ‖g‖ (no subscript) and ‖W‖_F take every entry
+            word = {"0": "zero", "1": "one", "2": "two", "\\infty": "inf", "F": "all", "": "all"}[order]
             tex = tex[:start] + rf"\norm{word}({inner})" + rest
         return tex
 
@@ -1006,16 +1008,16 @@ class Evaluator:
             return _elementwise(lambda *v: pick(v), *args)
         if name in ("factorial", "binomial"):
             return getattr(mpmath, name if name == "factorial" else "binomial")(*args)
-        if name.startswith("norm") and name[4:] in ("zero", "one", "two", "inf"):
-            order = {"zero": "0", "one": "1", "two": "2", "inf": "inf"}[name[4:]]
+        if name.startswith("norm") and name[4:] in ("zero", "one", "two", "inf", "all"):
+            order = {"zero": "0", "one": "1", "two": "2", "inf": "inf", "all": "all"}[name[4:]]
             x = np.asarray(args[0], dtype=object).ravel()
             if order == "inf":
                 return max(abs(v) for v in x)
             if order == "0":
                 return sum(1 for v in x if v != 0)
             if order == "2" and isinstance(args[0], np.ndarray) and args[0].ndim == 2 and min(args[0].shape) > 1:
-                return ARRAY_FUNCTIONS["sigma_max"](args[0])     # ‖W‖₂ of a matrix: its spectral norm
-            p = int(order)
+                return ARRAY_FUNCTIONS["sigma_max"](args[0])
+            p = 2 if order == "all" else int(order)
             return sum(abs(v) ** p for v in x) ** (mpmath.mpf(1) / p)
         m = re.fullmatch(r"(.+?)_\{(sb[A-Z]+)\}", name)
         full = f"{normal_name(m.group(1))}_{normal_name(self.side.raw_subs[m.group(2)])}" if m else name
