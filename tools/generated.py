@@ -28,6 +28,11 @@ anchor = slugify(case="lower")
 TEXT = {
     "zh": {
         "formula_count": "共 {n} 个公式，来自 {t} 个主题。",
+        "checked_against": "对照代码检查：", "checked_identity": "作为恒等式检查（SymPy 或随机点）",
+        "coverage": {"page": "页面", "formulas": "展示公式", "code": "对照代码", "identity": "恒等式",
+                     "unchecked": "未检查", "key": "关键公式已检查", "total": "合计",
+                     "share": "主题页上 {n} 个展示公式中，{checked} 个（{pct:.0f}%）由机器检查：{code} 个对照代码，{identity} 个作为恒等式。",
+                     "reasons": "未检查的公式及原因", "where": "位置", "reason": "原因"},
         "questions": "共 {n} 道题，来自 {t} 个主题。",
         "term": "中文", "english": "English", "where": "详见", "avoid": "不用的译法",
         "topic": "主题", "code": "实现", "tests": "测试", "functions": "公开函数/类",
@@ -62,6 +67,11 @@ TEXT = {
     },
     "en": {
         "formula_count": "{n} formulas from {t} topics.",
+        "checked_against": "Checked against", "checked_identity": "Checked as an identity (SymPy or random points)",
+        "coverage": {"page": "Page", "formulas": "Display formulas", "code": "Against code", "identity": "Identities",
+                     "unchecked": "Unchecked", "key": "Key formulas checked", "total": "Total",
+                     "share": "Of the {n} display formulas on the topic pages, {checked} ({pct:.0f} %) are checked by machine: {code} against the code, {identity} as identities.",
+                     "reasons": "Unchecked formulas and why", "where": "Where", "reason": "Reason"},
         "questions": "{n} questions from {t} topics.",
         "term": "中文", "english": "English", "where": "Explained in", "avoid": "Chinese variants not used",
         "topic": "Topic", "code": "Code", "tests": "Tests", "functions": "Public functions/classes",
@@ -107,6 +117,12 @@ def _topics(lang: str, nav_pages: list[str]):
             yield name, slug, title_of(text), text
 
 
+def section_anchor(section: str) -> tuple[str, str]:
+    """(title, anchor) of a heading's text; `Title {#id}` sets the anchor explicitly."""
+    m = re.fullmatch(r"(.*?)\s*\{#([\w-]+)\}", section)
+    return (m.group(1), m.group(2)) if m else (section, anchor(section, "-"))
+
+
 def _section_at(text: str, position: int) -> str:
     """The heading text of the section that contains `position`."""
     headings = [m for m in HEADING.finditer(text) if m.start() < position and len(m.group(1)) > 1]
@@ -118,18 +134,57 @@ def key_formulas(text: str) -> list[tuple[str, str]]:
     return [(_section_at(text, m.start()), P.strip_comments(m.group(1))) for m in KEY_FORMULA.finditer(text)]
 
 
+CALLED = re.compile(r"snippets\.(\w+)\.(\w+)")
+
+
+def checked_by(tex: str) -> list[tuple[str, str]]:
+    """(module, function) of every snippets function a formula's `% check` bindings call."""
+    found = []
+    for kind, rest in P.bindings(tex):
+        for pair in CALLED.findall(rest) if kind == "check" else []:
+            if pair not in found:
+                found.append(pair)
+    return found
+
+
+def _code_links(lang: str, nav_pages: list[str]) -> dict[tuple[str, str], str]:
+    """{(module, name): link} to the section of a topic page that shows `name`'s snippet section."""
+    links = {}
+    for name, _, _, text in _topics(lang, nav_pages):
+        for m in re.finditer(r'^[ \t]*--8<--[ \t]+"snippets/(\w+)\.py:(\w+)"', text, re.MULTILINE):
+            _, slug = section_anchor(_section_at(text, m.start()))
+            links.setdefault((m.group(1), m.group(2)), f"{name}#{slug}")
+    return links
+
+
+def _check_note(lang: str, tex: str, code_links: dict) -> str:
+    """The cheat sheet's line under a formula: the code it is checked against, linked to where a
+    page shows that code (or to the module's full listing)."""
+    t = TEXT[lang]
+    calls = checked_by(tex)
+    if calls:
+        links = ", ".join(f"[`{m}.{f}`]({code_links.get((m, f), f'source/{m}.md')})" for m, f in calls)
+        return f'{t["checked_against"]} {links}\n{{: .checked-by }}\n\n'
+    if any(kind == "identity" for kind, _ in P.bindings(tex)):
+        return f'{t["checked_identity"]}\n{{: .checked-by }}\n\n'
+    return ""
+
+
 def cheatsheet(lang: str, nav_pages: list[str]) -> str:
     out, count, topics = [], 0, 0
+    code_links = _code_links(lang, nav_pages)
     for name, _, title, text in _topics(lang, nav_pages):
         formulas = key_formulas(text)
         if not formulas:
             continue
         topics += 1
         out.append(f"## [{title}]({name})\n")
-        for section, formula in formulas:
+        raw = [m.group(0) for m in KEY_FORMULA.finditer(text)]
+        for (section, formula), block in zip(formulas, raw):
             count += 1
-            out.append(f'<div class="cheatsheet-item" markdown>\n\n[{section}]({name}#{anchor(section, "-")})\n\n'
-                       f"$$\n{formula}\n$$\n\n</div>\n")
+            title_, slug = section_anchor(section)
+            out.append(f'<div class="cheatsheet-item" markdown>\n\n[{title_}]({name}#{slug})\n\n'
+                       f"$$\n{formula}\n$$\n\n{_check_note(lang, block, code_links)}</div>\n")
     summary = TEXT[lang]["formula_count"].format(n=count, t=topics)
     return summary + "\n\n" + "\n".join(out)
 
@@ -214,6 +269,48 @@ def verification(lang: str, nav_pages: list[str]) -> str:
     return "\n".join(rows) + "\n"
 
 
+def formula_status(tex: str) -> str:
+    """code | identity | unchecked, from a display formula's bindings (the tests make them pass)."""
+    kinds = {kind for kind, _ in P.bindings(tex)}
+    return "code" if "check" in kinds else "identity" if "identity" in kinds else "unchecked"
+
+
+def formula_coverage(lang: str, nav_pages: list[str]) -> str:
+    """Per topic page: display formulas checked against code, as identities, or not (with why)."""
+    t = TEXT[lang]["coverage"]
+    rows = [f"| {t['page']} | {t['formulas']} | {t['code']} | {t['identity']} | {t['unchecked']} | {t['key']} |",
+            "|---|---:|---:|---:|---:|---:|"]
+    totals = dict.fromkeys(("n", "code", "identity", "unchecked", "key", "key_checked"), 0)
+    reasons = []
+    for name, _, title, text in _topics(lang, nav_pages):
+        counts = dict.fromkeys(totals, 0)
+        body = P.without_code(text)
+        for m in P.DISPLAY_MATH.finditer(body):
+            tex = m.group(1)
+            status = formula_status(tex)
+            key = "% key" in tex.split("\n", 2)[1] if "\n" in tex else False
+            counts["n"] += 1
+            counts[status] += 1
+            counts["key"] += key
+            counts["key_checked"] += key and status != "unchecked"
+            for kind, rest in P.bindings(tex):
+                if kind == "unchecked":
+                    why = rest.split(":", 1)[1].strip() if ":" in rest else rest
+                    section, slug = section_anchor(_section_at(body, m.start()))
+                    reasons.append(f"| [{title} · {section}]({name}#{slug}) | {why} |")
+        for k in totals:
+            totals[k] += counts[k]
+        rows.append(f"| [{title}]({name}) | {counts['n']} | {counts['code']} | {counts['identity']} | "
+                    f"{counts['unchecked']} | {counts['key_checked']} / {counts['key']} |")
+    rows.append(f"| **{t['total']}** | **{totals['n']}** | **{totals['code']}** | **{totals['identity']}** | "
+                f"**{totals['unchecked']}** | **{totals['key_checked']} / {totals['key']}** |")
+    checked = totals["code"] + totals["identity"]
+    summary = t["share"].format(n=totals["n"], checked=checked, pct=100 * checked / max(totals["n"], 1),
+                                code=totals["code"], identity=totals["identity"])
+    return (summary + "\n\n" + "\n".join(rows) + f"\n\n### {t['reasons']}\n\n| {t['where']} | {t['reason']} |\n|---|---|\n"
+            + "\n".join(reasons) + "\n")
+
+
 def source_pages(lang: str) -> dict[str, str]:
     """{'source/<module>.md': Markdown} listing each snippets module and its tests in full."""
     t = TEXT[lang]
@@ -266,7 +363,7 @@ def performance(lang: str, nav_pages: list[str]) -> str:
 
 
 GENERATORS = {"cheatsheet": cheatsheet, "selftest": selftest, "glossary": glossary,
-              "verification": verification, "performance": performance}
+              "verification": verification, "formula_coverage": formula_coverage, "performance": performance}
 
 
 def expand(markdown: str, lang: str, nav_pages: list[str]) -> str:
