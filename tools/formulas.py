@@ -44,6 +44,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1661,24 +1662,28 @@ def _code_hash() -> str:
 
 
 def check_all(formulas: list[Formula], use_cache: bool = True) -> list[FormulaResult]:
-    """Check every formula; results are cached by a hash of the formula, the code and this file."""
+    """Check formulas; results are cached in .cache/ by the formula's text, for one version of the
+    code and of this file (any change to either starts the cache afresh)."""
     code = _code_hash()
     cache = {}
     if use_cache and CACHE.exists():
         try:
-            cache = json.loads(CACHE.read_text(encoding="utf-8"))
-        except ValueError:
+            stored = json.loads(CACHE.read_text(encoding="utf-8"))
+            cache = stored["results"] if stored.get("code") == code else {}
+        except (ValueError, KeyError, TypeError):
             cache = {}
     out, fresh = [], {}
     for f in formulas:
         # the zh and en pages carry the same formulas and bindings: each is checked once
-        key = hashlib.sha256((code + f.tex).encode("utf-8")).hexdigest()
+        key = hashlib.sha256(f.tex.encode("utf-8")).hexdigest()
         if key not in fresh:
             fresh[key] = cache[key] if key in cache else _result_to_json(check_formula(f))
         out.append(_result_from_json(fresh[key], f))
     if use_cache:
         CACHE.parent.mkdir(exist_ok=True)
-        CACHE.write_text(json.dumps(fresh, ensure_ascii=False), encoding="utf-8")
+        temporary = CACHE.with_suffix(f".{os.getpid()}.tmp")    # parallel test workers share the file
+        temporary.write_text(json.dumps({"code": code, "results": {**cache, **fresh}}, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, CACHE)
     return out
 
 
