@@ -207,10 +207,11 @@ def selftest(lang: str, nav_pages: list[str]) -> str:
             continue
         topics += 1
         out.append(f"## [{title}]({name})\n")
-        for question, answer in cards:
+        sections = [section_anchor(_section_at(text, m.start()))[1] for m in QUESTION_BLOCK.finditer(text)]
+        for (question, answer), section in zip(cards, sections):
             count += 1
-            out.append(f'<div class="flashcard" data-card="{card_id(slug, question)}" '
-                       f'data-topic="{title}" markdown>\n\n??? question "{question}"\n{answer}\n</div>\n')
+            out.append(f'<div class="flashcard" data-card="{card_id(slug, question)}" data-topic="{title}" '
+                       f'data-source="{name}#{section}" markdown>\n\n??? question "{question}"\n{answer}\n</div>\n')
     summary = TEXT[lang]["questions"].format(n=count, t=topics)
     return summary + "\n\n" + "\n".join(out)
 

@@ -5,6 +5,7 @@
 - ``on_files``: serve the shared assets (figures, CSS, JS) and KaTeX's CSS and fonts from the
   site; add the generated source-listing pages.
 - ``on_page_markdown``: expand `<!-- generated: NAME -->` blocks (tools/generated.py).
+- ``on_post_build``: write the Anki deck of the interview questions (tools/anki.py).
 - ``on_page_content``: typeset every formula with KaTeX at build time; a formula KaTeX cannot
   compile fails the build with the page, the line and the formula. Notebook pages
   (mkdocs-jupyter) get the same treatment: their raw $…$ math is marked up first, their MathJax
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # MkDocs loads this file by path; make `tools` importable
     sys.path.insert(0, str(ROOT))
 
-from tools import generated  # noqa: E402
+from tools import anki, generated  # noqa: E402
 from tools.pages import strip_comments, walk_nav  # noqa: E402
 
 SHARED_ASSETS = ROOT / "docs" / "assets"
@@ -76,6 +77,8 @@ def on_files(files, config):
         files.append(file)
     for src_uri, markdown in generated.source_pages(config.theme["language"]).items():
         files.append(File.generated(config, src_uri, content=markdown))
+    # the Anki deck is made from the built self-test page (on_post_build); listed now so links to it validate
+    files.append(File.generated(config, anki.DOWNLOAD.format(lang=config.theme["language"]), content=b""))
     return files
 
 
@@ -241,6 +244,8 @@ def _source_line(page, tex):
 
 def on_post_build(config):
     _close_renderer()
+    lang = config.theme["language"]
+    anki.write_deck(Path(config.site_dir), lang, config.site_url, ROOT / ".cache" / f"anki-media-{lang}")
 
 
 def on_build_error(error):
