@@ -23,6 +23,7 @@ from bs4 import BeautifulSoup
 
 ROOT = Path(__file__).resolve().parent.parent
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
+SOURCE_PAGE = "selftest.md"                       # the page whose questions become the cards
 DOWNLOAD = "downloads/dlkb-{lang}.apkg"           # under each language's site
 IDS = {"zh": (1733140001, 1733140101), "en": (1733140002, 1733140102)}   # (deck, note type)
 NAMES = {"zh": "深度学习知识库 · 面试题", "en": "Deep Learning Knowledge Base · interview questions"}

@@ -78,7 +78,8 @@ def on_files(files, config):
     for src_uri, markdown in generated.source_pages(config.theme["language"]).items():
         files.append(File.generated(config, src_uri, content=markdown))
     # the Anki deck is made from the built self-test page (on_post_build); listed now so links to it validate
-    files.append(File.generated(config, anki.DOWNLOAD.format(lang=config.theme["language"]), content=b""))
+    if files.get_file_from_path(anki.SOURCE_PAGE):
+        files.append(File.generated(config, anki.DOWNLOAD.format(lang=config.theme["language"]), content=b""))
     return files
 
 
@@ -245,6 +246,8 @@ def _source_line(page, tex):
 def on_post_build(config):
     _close_renderer()
     lang = config.theme["language"]
+    if not (Path(config.docs_dir) / anki.SOURCE_PAGE).is_file():
+        return  # a site without a self-test page (the one-page test sites) has no deck
     anki.write_deck(Path(config.site_dir), lang, config.site_url, ROOT / ".cache" / f"anki-media-{lang}")
 
 
