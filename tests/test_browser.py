@@ -75,7 +75,7 @@ class Visit:
 
     def __init__(self, browser, request, **context):
         self.context = browser.new_context(service_workers="block", **context)
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(30_000)   # generous: CI machines are shared and slow
         self.blocked = []
         # No network beyond this machine: anything else is recorded and refused, as offline.
         self.context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), self._block)
@@ -144,11 +144,36 @@ def test_page_loads_cleanly_with_typeset_math_and_figures(server, visit, lang, n
         assert "KaTeX_Main" in family, f"{where}: math is not styled by KaTeX ({family})"
         page.evaluate("document.fonts.ready")
         assert page.evaluate("document.fonts.check('16px KaTeX_Main')"), f"{where}: KaTeX font not loaded"
-    broken = page.evaluate("""[...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
-                              .map(i => i.getAttribute('src'))""")
+    broken = page.evaluate(LOAD_ALL_IMAGES_JS)
     assert not broken, f"{where}: images that did not load: {broken}"
     raw = page.evaluate(RAW_TEX_JS)
     assert not raw, f"{where}: raw TeX visible on the page: {raw[:5]}"
+
+
+# Figures load lazily: make every image load now, wait for it, and list those that failed.
+LOAD_ALL_IMAGES_JS = """async () => {
+  const images = [...document.images];
+  images.forEach(i => { i.loading = 'eager'; });
+  await Promise.all(images.map(i => i.decode().catch(() => null)));
+  return images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));
+}"""
+
+
+def test_figures_below_the_fold_wait_until_the_reader_scrolls(server, visit):
+    v = visit(f"{server}/en/activations/", viewport={"width": 1280, "height": 800})
+    v.page.wait_for_load_state("networkidle")
+    figures = v.page.locator("img[src*='assets/figures/']")
+    count = figures.count()
+    assert count >= 4, f"en/activations has {count} figures; this test needs a page with several"
+    for i in range(count):
+        attrs = figures.nth(i).evaluate("i => [i.loading, i.getAttribute('width'), i.getAttribute('height')]")
+        assert attrs[0] == "lazy" and attrs[1] and attrs[2], f"figure {i}: loading/width/height = {attrs}"
+    fetched = [u for u in v.requests if "/assets/figures/" in u]
+    assert len(fetched) < count, f"all {count} figures were fetched before any scrolling: {fetched}"
+    v.page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    v.page.wait_for_load_state("networkidle")
+    v.page.wait_for_function("[...document.images].filter(i => i.src.includes('/assets/figures/'))"
+                             ".every(i => i.getBoundingClientRect().bottom < 0 || i.complete)")
 
 
 # Visible prose (not code, not typeset math) that still looks like TeX: a formula that was not typeset.

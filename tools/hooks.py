@@ -6,7 +6,7 @@
   site; add the generated source-listing pages.
 - ``on_page_markdown``: expand `<!-- generated: NAME -->` blocks (tools/generated.py).
 - ``on_post_build``: write the Anki deck of the interview questions (tools/anki.py).
-- ``on_page_content``: typeset every formula with KaTeX at build time; a formula KaTeX cannot
+- ``on_page_content``: figures load lazily with their size reserved; typeset every formula with KaTeX at build time; a formula KaTeX cannot
   compile fails the build with the page, the line and the formula. Notebook pages
   (mkdocs-jupyter) get the same treatment: their raw $…$ math is marked up first, their MathJax
   loader removed, their headings given readable anchors and their plots the alt text written in
@@ -193,12 +193,30 @@ def _walk_toc(items):
         yield from _walk_toc(item.children)
 
 
+FIGURE_IMG = re.compile(r'<img (?P<attrs>[^>]*?)src="(?P<src>[^"]*assets/figures/(?P<name>[^"/]+\.svg))"')
+SVG_SIZE = re.compile(r'<svg [^>]*?width="(?P<w>[\d.]+)"[^>]*?height="(?P<h>[\d.]+)"')
+
+
+def lazy_figures(html_text: str) -> str:
+    """Figures load when they come near the viewport, with their size reserved (width and height
+    from the SVG), so the page does not jump as they arrive."""
+    def attrs(m):
+        svg = (SHARED_ASSETS / "figures" / m["name"]).read_text(encoding="utf-8")[:600]
+        size = SVG_SIZE.search(svg)
+        if size is None:
+            raise PluginError(f"assets/figures/{m['name']}: no width/height on its <svg> element")
+        return (f'<img {m["attrs"]}src="{m["src"]}" width="{round(float(size["w"]))}" '
+                f'height="{round(float(size["h"]))}" loading="lazy" decoding="async"')
+    return FIGURE_IMG.sub(attrs, html_text)
+
+
 def on_page_content(html_text, page, config, files):
     global _renderer
     if page.file.src_uri.endswith(".ipynb"):
         html_text = NOTEBOOK_CDN_SCRIPTS.sub("", html_text)
         html_text = fix_notebook_anchors(notebook_to_arithmatex(html_text), page)
         html_text = notebook_plot_alts(html_text, page)
+    html_text = lazy_figures(html_text)
     matches = list(MATH.finditer(html_text))
     if not matches:
         return html_text

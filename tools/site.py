@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -62,17 +66,41 @@ ROOT_404 = """<!doctype html>
 """
 
 
+def build_language(lang: str, site_dir: Path) -> None:
+    """One language's strict MkDocs build into site_dir/<lang>/."""
+    config = load_config(config_file=str(CONFIGS[lang]), site_dir=str(site_dir / lang))
+    config.plugins.on_startup(command="build", dirty=False)
+    try:
+        mkdocs_build(config)
+    finally:
+        config.plugins.on_shutdown()
+
+
+def _build_in_child(lang: str, site_dir: Path) -> str | None:
+    """build_language in a worker process; the error as text, since MkDocs' exceptions do not
+    all survive pickling (the log already went to the terminal)."""
+    logging.basicConfig(level=logging.INFO, format=f"%(levelname)-7s - [{lang}] %(message)s")
+    try:
+        build_language(lang, site_dir)
+    except (Abort, BuildError, ConfigurationError, PluginError) as err:
+        return f"{lang}: {err}"
+    return None
+
+
 def build_all(site_dir: Path = SITE) -> float:
-    """Build both languages strictly into site_dir/<lang>/; return the wall time in seconds."""
+    """Build both languages strictly into site_dir/<lang>/; return the wall time in seconds.
+
+    The figures are brought up to date once, then the languages build side by side in two
+    processes (each build is single-threaded Python plus one KaTeX process)."""
     start = time.perf_counter()
     site_dir.mkdir(parents=True, exist_ok=True)
-    for lang, config_file in CONFIGS.items():
-        config = load_config(config_file=str(config_file), site_dir=str(site_dir / lang))
-        config.plugins.on_startup(command="build", dirty=False)
-        try:
-            mkdocs_build(config)
-        finally:
-            config.plugins.on_shutdown()
+    if subprocess.run([sys.executable, "-m", "tools.figures", "--if-stale"], cwd=ROOT).returncode:
+        raise PluginError("figure generation failed (see the traceback above): tools/figures/")
+    # spawn, not fork: the caller may have threads (the live-reload server, pytest-xdist)
+    with ProcessPoolExecutor(len(CONFIGS), mp_context=multiprocessing.get_context("spawn")) as pool:
+        errors = [e for e in pool.map(_build_in_child, CONFIGS, [site_dir] * len(CONFIGS)) if e]
+    if errors:
+        raise Abort("; ".join(errors))
     (site_dir / "index.html").write_text(ROOT_PAGE.format(lang=DEFAULT_LANG), encoding="utf-8")
     root_path = urlsplit(os.environ.get("SITE_URL", "http://127.0.0.1:8000/")).path.rstrip("/") + "/"
     (site_dir / "404.html").write_text(ROOT_404.format(root=root_path), encoding="utf-8")
@@ -127,16 +155,17 @@ def main() -> None:
     parser.add_argument("command", choices=["build", "serve"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--site-dir", type=Path, default=SITE, help="where `build` writes (default: site/)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)-7s -  %(message)s")
     if args.command == "build":
-        if SITE.exists():
-            shutil.rmtree(SITE)
+        if args.site_dir.exists():
+            shutil.rmtree(args.site_dir)
         try:
-            seconds = build_all()
+            seconds = build_all(args.site_dir)
         except (Abort, BuildError, ConfigurationError, PluginError) as err:
             raise SystemExit(f"Build failed: {err}") from None
-        print(f"Built site/zh and site/en in {seconds:.1f} s")
+        print(f"Built {args.site_dir}/zh and {args.site_dir}/en in {seconds:.1f} s")
     else:
         serve(args.host, args.port)
 

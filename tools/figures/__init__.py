@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SVGO = ROOT / "node_modules" / ".bin" / "svgo"
+SVGO_CONFIG = Path(__file__).resolve().parent / "svgo.config.mjs"
 OUT_DIR = ROOT / "docs" / "assets" / "figures"
 TABLE_DIR = ROOT / "docs" / "generated"
 SOURCES = [ROOT / "snippets", Path(__file__).resolve().parent]
@@ -61,12 +64,20 @@ def _replace_outputs(directory: Path, pattern: str, written: list[Path]) -> None
             old.unlink()
 
 
+def optimize(svgs: list[Path]) -> None:
+    """Rewrite the SVGs with SVGO (shorter path data, rounded coordinates, no editor clutter)."""
+    if not SVGO.is_file():
+        raise FileNotFoundError(f"{SVGO} is missing: run `npm ci` (or `make deps`)")
+    subprocess.run([str(SVGO), "--config", str(SVGO_CONFIG), "--quiet", *map(str, svgs)], check=True)
+
+
 def write_all(out_dir: Path = OUT_DIR, table_dir: Path = TABLE_DIR) -> list[Path]:
     from tools.figures._style import save_svg
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table_dir.mkdir(parents=True, exist_ok=True)
     figures = [save_svg(make(), out_dir / name) for name, make in sorted(all_figures().items())]
+    optimize(figures)
     tables = []
     for name, make in sorted(all_tables().items()):
         path = table_dir / name
