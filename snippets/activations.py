@@ -462,6 +462,224 @@ def _gelu_tanh_arg(x):
     return _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
 
 
+# --8<-- [start:mish]
+def mish(x):
+    """Mish(x) = x · tanh(softplus(x)) (Misra, 2019): smooth, non-monotonic, bounded below
+    (minimum ≈ −0.3088 at x ≈ −1.1924), ≈ x for large x and → 0 for x → −∞.
+
+    >>> mish(np.array([-1.1924, 0.0, 1.0, 1e4])).round(4).tolist()
+    [-0.3088, 0.0, 0.8651, 10000.0]
+    """
+    x = as_float_array(x, "x")
+    return x * np.tanh(softplus(x))
+
+
+def mish_grad(x):
+    """Mish'(x) = tanh(sp(x)) + x · σ(x) · (1 − tanh²(sp(x))), sp = softplus, since sp' = σ
+    (PyTorch's mish_backward uses the same formula).
+
+    >>> mish_grad(np.array([0.0, 1.0])).round(4).tolist()
+    [0.6, 1.049]
+    """
+    x = as_float_array(x, "x")
+    t = np.tanh(softplus(x))
+    return t + x * sigmoid(x) * (1 - t * t)
+# --8<-- [end:mish]
+
+
+# --8<-- [start:relu6]
+def relu6(x):
+    """ReLU6(x) = min(max(0, x), 6): ReLU capped at 6 (MobileNet), so that activations fit a
+    low-precision fixed-point range.
+
+    >>> relu6(np.array([-1.0, 3.0, 6.0, 8.0])).tolist()
+    [0.0, 3.0, 6.0, 6.0]
+    """
+    return np.clip(as_float_array(x, "x"), 0, 6)
+
+
+def relu6_grad(x):
+    """ReLU6'(x) = 1 for 0 < x < 6 and 0 otherwise; at both kinks (x = 0 and x = 6) the value is 0,
+    as in PyTorch (relu6 is hardtanh(x, 0, 6), whose backward passes only 0 < x < 6).
+
+    >>> relu6_grad(np.array([-1.0, 0.0, 3.0, 6.0, 8.0])).tolist()
+    [0.0, 0.0, 1.0, 0.0, 0.0]
+    """
+    x = as_float_array(x, "x")
+    return _like((x > 0) & (x < 6), x)
+# --8<-- [end:relu6]
+
+
+# --8<-- [start:hard_sigmoid]
+def hard_sigmoid(x):
+    """Hard sigmoid = ReLU6(x + 3) / 6: 0 for x ≤ −3, 1 for x ≥ 3 and the line x/6 + 1/2 between —
+    a piecewise-linear sigmoid with no exponential (PyTorch's ``hardsigmoid``, MobileNetV3).
+
+    >>> hard_sigmoid(np.array([-4.0, 0.0, 1.5, 4.0])).tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    return relu6(as_float_array(x, "x") + 3) / 6
+
+
+def hard_sigmoid_grad(x):
+    """Hard sigmoid'(x) = 1/6 for −3 < x < 3 and 0 otherwise (0 at x = ±3, as in PyTorch).
+
+    >>> (hard_sigmoid_grad(np.array([-3.0, 0.0, 3.0])) * 6).tolist()
+    [0.0, 1.0, 0.0]
+    """
+    x = as_float_array(x, "x")
+    return _like(np.where((x > -3) & (x < 3), 1 / 6, 0.0), x)
+# --8<-- [end:hard_sigmoid]
+
+
+# --8<-- [start:hard_swish]
+def hard_swish(x):
+    """Hard swish = x · ReLU6(x + 3) / 6 = x · hard_sigmoid(x) (MobileNetV3): 0 for x ≤ −3, x for
+    x ≥ 3 and x (x + 3) / 6 between, with minimum −0.375 at x = −1.5.
+
+    >>> hard_swish(np.array([-4.0, -1.5, 1.0, 4.0])).tolist()
+    [-0.0, -0.375, 0.6666666666666666, 4.0]
+    """
+    x = as_float_array(x, "x")
+    return x * hard_sigmoid(x)
+
+
+def hard_swish_grad(x):
+    """Hard swish'(x) = 0 for x ≤ −3, (2x + 3) / 6 = x/3 + 1/2 for −3 < x < 3, and 1 for x ≥ 3.
+    At the kinks this is PyTorch's choice: 0 at x = −3 (where the middle piece would give −1/2)
+    and 1 at x = 3 (where it would give 3/2).
+
+    >>> hard_swish_grad(np.array([-4.0, -3.0, -1.5, 0.0, 3.0, 4.0])).tolist()
+    [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+    """
+    x = as_float_array(x, "x")
+    return _like(np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0)), x)
+# --8<-- [end:hard_swish]
+
+
+def _halves(x, axis):
+    x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have at least one dimension to split in half")
+    axis = check_axis(axis, x.ndim)
+    if x.shape[axis] % 2:
+        raise ValueError(f"x must have an even size along axis {axis} to split into halves a, b; "
+                         f"got shape {x.shape}")
+    a, b = np.split(x, 2, axis=axis)
+    return a, b, axis
+
+
+def _gated_backward(dout, x, axis, value_and_slopes):
+    """Shared backward of the gated units out = f(a, b): dL/da = dout·∂f/∂a, dL/db = dout·∂f/∂b."""
+    a, b, axis = _halves(x, axis)
+    dout = as_float_array(dout, "dout")
+    if dout.shape != a.shape:
+        raise ValueError(f"dout must have the shape of the output {a.shape}, got {dout.shape}")
+    da, db = value_and_slopes(a, b)
+    return np.concatenate([dout * da, dout * db], axis=axis).astype(x.dtype, copy=False)
+
+
+# --8<-- [start:glu]
+def glu(x, axis=-1):
+    """Gated linear unit (Dauphin et al., 2017; PyTorch ``F.glu``): split x along ``axis`` into
+    halves a (first) and b (second), then GLU(x) = a ⊙ σ(b). The output has half the size of x.
+
+    >>> glu(np.array([[1.0, -2.0, 0.0, 2.0]])).round(4).tolist()      # a = (1, -2), b = (0, 2)
+    [[0.5, -1.7616]]
+    """
+    a, b, _ = _halves(x, axis)
+    return a * sigmoid(b)
+
+
+def glu_backward(dout, x, axis=-1):
+    """Given dout = dL/d out:  dL/da = dout ⊙ σ(b),  dL/db = dout ⊙ a ⊙ σ(b)(1 − σ(b)),
+    returned concatenated along ``axis`` (the shape of x).
+
+    >>> glu_backward(np.ones((1, 1)), np.array([[2.0, 0.0]])).tolist()
+    [[0.5, 0.5]]
+    """
+    def slopes(a, b):
+        s = sigmoid(b)
+        return s, a * s * (1 - s)
+    return _gated_backward(dout, x, axis, slopes)
+
+
+def glu_grad(x, axis=-1):
+    """d Σ GLU(x) / dx: each output depends on one entry of a and one of b, so the partial
+    derivatives σ(b) and a σ(b)(1 − σ(b)) fill an array of x's shape.
+
+    >>> glu_grad(np.array([[1.0, -2.0, 0.0, 2.0]])).round(4).tolist()
+    [[0.5, 0.8808, 0.25, -0.21]]
+    """
+    a, _, _ = _halves(x, axis)
+    return glu_backward(np.ones_like(a), x, axis)
+# --8<-- [end:glu]
+
+
+# --8<-- [start:swiglu]
+def swiglu(x, axis=-1):
+    """SwiGLU (Shazeer, 2020; the feed-forward gate of LLaMA-style models): halves a (the gate,
+    first) and b of x along ``axis``, SwiGLU(x) = SiLU(a) ⊙ b = a σ(a) ⊙ b.
+
+    >>> swiglu(np.array([[1.0, -2.0, 3.0, 0.5]])).round(4).tolist()   # a = (1, -2), b = (3, 0.5)
+    [[2.1932, -0.1192]]
+    """
+    a, b, _ = _halves(x, axis)
+    return swish(a) * b
+
+
+def swiglu_backward(dout, x, axis=-1):
+    """dL/da = dout ⊙ SiLU'(a) ⊙ b,  dL/db = dout ⊙ SiLU(a), concatenated along ``axis``.
+
+    >>> swiglu_backward(np.ones((1, 1)), np.array([[0.0, 2.0]])).tolist()
+    [[1.0, 0.0]]
+    """
+    return _gated_backward(dout, x, axis, lambda a, b: (swish_grad(a) * b, swish(a)))
+
+
+def swiglu_grad(x, axis=-1):
+    """d Σ SwiGLU(x) / dx, an array of x's shape (the halves SiLU'(a) b and SiLU(a)).
+
+    >>> swiglu_grad(np.array([[1.0, -2.0, 3.0, 0.5]])).round(4).tolist()
+    [[2.783, -0.0454, 0.7311, -0.2384]]
+    """
+    a, _, _ = _halves(x, axis)
+    return swiglu_backward(np.ones_like(a), x, axis)
+# --8<-- [end:swiglu]
+
+
+# --8<-- [start:geglu]
+def geglu(x, axis=-1):
+    """GeGLU (Shazeer, 2020): halves a (first) and b of x along ``axis``, GeGLU(x) = GELU(a) ⊙ b
+    with the exact (erf) GELU.
+
+    >>> geglu(np.array([[1.0, -2.0, 3.0, 0.5]])).round(4).tolist()
+    [[2.524, -0.0228]]
+    """
+    a, b, _ = _halves(x, axis)
+    return gelu(a) * b
+
+
+def geglu_backward(dout, x, axis=-1):
+    """dL/da = dout ⊙ GELU'(a) ⊙ b,  dL/db = dout ⊙ GELU(a), concatenated along ``axis``.
+
+    >>> geglu_backward(np.ones((1, 1)), np.array([[0.0, 2.0]])).tolist()
+    [[1.0, 0.0]]
+    """
+    return _gated_backward(dout, x, axis, lambda a, b: (gelu_grad(a) * b, gelu(a)))
+
+
+def geglu_grad(x, axis=-1):
+    """d Σ GeGLU(x) / dx, an array of x's shape (the halves GELU'(a) b and GELU(a)).
+
+    >>> geglu_grad(np.array([[1.0, -2.0, 3.0, 0.5]])).round(4).tolist()
+    [[3.2499, -0.0426, 0.8413, -0.0455]]
+    """
+    a, _, _ = _halves(x, axis)
+    return geglu_backward(np.ones_like(a), x, axis)
+# --8<-- [end:geglu]
+
+
 # --8<-- [start:binary_step]
 def binary_step(x):
     """Heaviside step: 1 for x ≥ 0 and 0 for x < 0 (the perceptron's activation).
@@ -495,18 +713,25 @@ def _softmax_input(x, axis):
 
 
 # --8<-- [start:softmax]
-def softmax(x, axis=-1):
+def softmax(x, axis=-1, temperature=1.0):
     """softmax(x)_i = e^(x_i) / Σ_j e^(x_j), computed as e^(x_i − m) / Σ_j e^(x_j − m) with
     m = max_j x_j: the same value (the factor e^(−m) cancels) without overflow, since every
     exponent is ≤ 0 and the largest term is exactly 1.
+
+    With a temperature T > 0 it is softmax(x / T), computed as e^((x_i − m)/T) / Σ_j e^((x_j − m)/T):
+    T > 1 flattens the distribution towards uniform, T < 1 sharpens it towards the argmax.
 
     >>> softmax(np.array([1.0, 2.0, 3.0])).round(4).tolist()
     [0.09, 0.2447, 0.6652]
     >>> softmax(np.array([1000.0, 1001.0, 1002.0])).round(4).tolist()   # naive e^1000 = inf
     [0.09, 0.2447, 0.6652]
+    >>> [softmax(np.array([1.0, 2.0, 3.0]), temperature=t).round(4).tolist() for t in (0.5, 5.0)]
+    [[0.0159, 0.1173, 0.8668], [0.2693, 0.3289, 0.4018]]
     """
     x, axis = _softmax_input(x, axis)
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    temperature = as_real(temperature, "temperature", low=0.0, low_open=True)
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z if temperature == 1.0 else z / temperature)
     return e / e.sum(axis=axis, keepdims=True)
 
 

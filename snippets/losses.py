@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from snippets._validation import as_float_array, as_int, as_labels, as_real, check_axis, check_same_shape
-from snippets.activations import log_softmax, sigmoid, softplus
+from snippets.activations import log_softmax, sigmoid, softmax, softplus
 
 
 def _scalar(value, dtype):
@@ -492,3 +492,337 @@ def focal_loss(logits, y, gamma=2.0, alpha=0.25):
         values, grad = alpha_t * values, alpha_t * grad
     return _scalar(np.mean(values), logits.dtype), grad / logits.size
 # --8<-- [end:focal_loss]
+
+
+def _logit_pair(a, b, name_a, name_b):
+    a = _scores(a) if name_a == "scores" else _finite_matrix(a, name_a)
+    b = _finite_matrix(b, name_b)
+    check_same_shape(a, b, name_a, name_b)
+    return a, b.astype(a.dtype, copy=False)
+
+
+def _finite_matrix(x, name):
+    x = as_float_array(x, name, ndim=2)
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape (N, C) with N >= 1 and C >= 1, got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite (no nan or inf)")
+    return x
+
+
+# --8<-- [start:distillation_loss]
+def distillation_loss(student_logits, teacher_logits, T=1.0):
+    """Knowledge distillation (Hinton et al., 2015): the student matches the teacher's softened
+    distribution. With p = softmax(t / T) (teacher) and q = softmax(s / T) (student), mean over N:
+
+        L = T² · (1/N) Σᵢ KL(pᵢ ‖ qᵢ) = T² · (1/N) Σᵢ Σⱼ p_ij (log p_ij − log q_ij)
+        ∂L/∂s_ij = T · (q_ij − p_ij) / N
+
+    = PyTorch's ``kl_div(log_softmax(s/T), softmax(t/T), reduction="batchmean") * T**2``. The T²
+    undoes the 1/T² by which softening shrinks the gradient, so the soft term keeps its weight
+    when T changes; it is usually mixed with the ordinary cross-entropy on the hard labels.
+
+    >>> s, t = np.array([[1.0, 2.0, 0.0]]), np.array([[3.0, 1.0, 0.0]])
+    >>> loss, grad = distillation_loss(s, t, T=2.0)
+    >>> round(float(loss), 4), grad.round(4).tolist()
+    (0.9153, [[-0.6427, 0.5505, 0.0922]])
+    >>> float(distillation_loss(t, t, T=4.0)[0])                  # a student equal to the teacher
+    0.0
+    """
+    s, t = _logit_pair(student_logits, teacher_logits, "student_logits", "teacher_logits")
+    T = as_real(T, "T", low=0.0, low_open=True)
+    n = s.shape[0]
+    log_q = log_softmax(s / T, axis=1)
+    log_p = log_softmax(t / T, axis=1)
+    p = np.exp(log_p)                     # an underflowed p_ij = 0 contributes 0, as xlogy does
+    loss = T * T * np.sum(p * (log_p - log_q)) / n
+    return _scalar(loss, s.dtype), T * (np.exp(log_q) - p) / n
+# --8<-- [end:distillation_loss]
+
+
+def _embeddings(x, name):
+    x = as_float_array(x, name)
+    if x.ndim not in (1, 2) or x.size == 0:
+        raise ValueError(f"{name} must have shape (N, D) or (D,) with at least one entry, got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite (no nan or inf)")
+    return x
+
+
+# --8<-- [start:triplet_margin_loss]
+def triplet_margin_loss(anchor, positive, negative, margin=1.0):
+    """Triplet margin loss (FaceNet; PyTorch's ``triplet_margin_loss`` with p = 2, eps = 1e-6,
+    mean over the N triplets of rows (N, D)): the anchor must be closer to the positive than to the
+    negative by at least the margin. With PyTorch's distance d(x, y) = ‖x − y + ε‖₂:
+
+        Lᵢ = max(0, d(aᵢ, pᵢ) − d(aᵢ, nᵢ) + margin),      L = (1/N) Σᵢ Lᵢ
+        ∂L/∂aᵢ = [(aᵢ − pᵢ + ε)/d(aᵢ, pᵢ) − (aᵢ − nᵢ + ε)/d(aᵢ, nᵢ)] / N   where the hinge is ≥ 0
+
+    (the hinge's gradient passes at exactly 0, as PyTorch's clamp_min does).
+
+    >>> a, p, n = np.array([[0.0, 0.0]]), np.array([[3.0, 0.0]]), np.array([[0.0, 2.0]])
+    >>> loss, grad = triplet_margin_loss(a, p, n)                  # 3 − 2 + 1 (≈, with the ε)
+    >>> round(float(loss), 4), grad.round(4).tolist()
+    (2.0, [[-1.0, 1.0]])
+    """
+    a = _embeddings(anchor, "anchor")
+    pos = _embeddings(positive, "positive")
+    neg = _embeddings(negative, "negative")
+    check_same_shape(a, pos, "anchor", "positive")
+    check_same_shape(a, neg, "anchor", "negative")
+    margin = as_real(margin, "margin", low=0.0, low_open=True)
+    eps = 1e-6
+    dp_vec, dn_vec = a - pos + eps, a - neg + eps
+    d_pos = np.sqrt(np.sum(dp_vec * dp_vec, axis=-1, keepdims=True))
+    d_neg = np.sqrt(np.sum(dn_vec * dn_vec, axis=-1, keepdims=True))
+    hinge = margin + d_pos - d_neg
+    n = hinge.size
+    unit_pos = np.divide(dp_vec, d_pos, out=np.zeros_like(dp_vec), where=d_pos > 0)
+    unit_neg = np.divide(dn_vec, d_neg, out=np.zeros_like(dn_vec), where=d_neg > 0)
+    grad = np.where(hinge >= 0, unit_pos - unit_neg, 0) / n
+    return _scalar(np.sum(np.maximum(hinge, 0)) / n, a.dtype), grad.astype(a.dtype, copy=False)
+# --8<-- [end:triplet_margin_loss]
+
+
+def _unit_rows(x, eps=1e-12):
+    """Rows divided by max(‖row‖, eps), as torch.nn.functional.normalize."""
+    norm = np.sqrt(np.sum(x * x, axis=1, keepdims=True))
+    scale = np.maximum(norm, eps)
+    return x / scale, norm, scale
+
+
+# --8<-- [start:info_nce_loss]
+def info_nce_loss(queries, keys, temperature=0.07):
+    """InfoNCE / contrastive loss (CPC, SimCLR, MoCo, CLIP's one direction): row i of ``queries``
+    (N, D) and row i of ``keys`` (M, D), M ≥ N, are a positive pair; every other key is a negative.
+    With rows L2-normalized, q̂ = q / ‖q‖ (as ``F.normalize``, eps 1e-12):
+
+        z_ij = q̂ᵢ · k̂ⱼ / τ,      L = −(1/N) Σᵢ log softmax(zᵢ)ᵢ    (cross-entropy, label i)
+        ∂L/∂q̂ᵢ = Σⱼ (p_ij − 1[j = i]) k̂ⱼ / (N τ),    ∂L/∂qᵢ = (I − q̂ᵢ q̂ᵢᵀ) ∂L/∂q̂ᵢ / ‖qᵢ‖
+
+    The temperature τ sets how hard the negatives are weighted; 0.07 is MoCo's and CLIP's start.
+
+    >>> q = np.array([[1.0, 0.0], [0.0, 2.0]]); k = np.array([[2.0, 0.0], [0.0, 1.0]])
+    >>> loss, grad = info_nce_loss(q, k, temperature=0.5)      # z = [[2, 0], [0, 2]]
+    >>> round(float(loss), 4), grad.round(4).tolist()
+    (0.1269, [[0.0, 0.1192], [0.0596, 0.0]])
+    """
+    q = _finite_matrix(queries, "queries")
+    k = _finite_matrix(keys, "keys").astype(q.dtype, copy=False)
+    if k.shape[1] != q.shape[1] or k.shape[0] < q.shape[0]:
+        raise ValueError(f"keys must have shape (M, {q.shape[1]}) with M >= {q.shape[0]} "
+                         f"(row i is the positive of query i), got {k.shape}")
+    temperature = as_real(temperature, "temperature", low=0.0, low_open=True)
+    q_hat, q_norm, q_scale = _unit_rows(q)
+    k_hat, _, _ = _unit_rows(k)
+    n, rows = q.shape[0], np.arange(q.shape[0])
+    log_p = log_softmax(q_hat @ k_hat.T / temperature, axis=1)
+    dz = np.exp(log_p)
+    dz[rows, rows] -= 1
+    d_qhat = dz @ k_hat / (n * temperature)
+    radial = np.sum(d_qhat * q_hat, axis=1, keepdims=True) * q_hat
+    d_q = np.where(q_norm > 1e-12, d_qhat - radial, d_qhat) / q_scale
+    return _scalar(-log_p[rows, rows].sum() / n, q.dtype), d_q.astype(q.dtype, copy=False)
+# --8<-- [end:info_nce_loss]
+
+
+def _gaussian_var(var, mean):
+    if isinstance(var, numbers.Real) and not isinstance(var, (bool, np.bool_)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        return np.full_like(mean, float(var))
+    var = as_float_array(var, "var")
+    if np.any(var < 0):
+        raise ValueError("var has negative entry/entries")
+    if not np.all(np.isfinite(var)):
+        raise ValueError("var must be finite (no nan or inf)")
+    if var.shape != mean.shape:
+        if var.shape == mean.shape[:-1]:                 # one variance per row: (N,) for (N, D)
+            var = var[..., None]
+        elif var.ndim != mean.ndim or sum(v for m, v in zip(mean.shape, var.shape) if m != v) != 1:
+            raise ValueError(f"var is of incorrect size: {var.shape} for mean {mean.shape} (the same "
+                             f"shape, the shape without the last axis, or size 1 on one axis)")
+    return np.broadcast_to(var, mean.shape).astype(mean.dtype, copy=False)
+
+
+# --8<-- [start:gaussian_nll_loss]
+def gaussian_nll_loss(mean, target, var, eps=1e-6):
+    """Gaussian negative log-likelihood (PyTorch's ``gaussian_nll_loss``, full=False, mean): the
+    network predicts a mean μ and a variance σ² for each target y; with σ² clamped below at eps,
+
+        ℓ = ½ (log σ² + (μ − y)² / σ²),      ∂ℓ/∂μ = (μ − y) / σ²     (mean over the n elements)
+
+    (the constant ½ log 2π is left out). A large predicted variance makes errors cheap but pays
+    log σ²; for a fixed error the best variance is σ² = (μ − y)². ``var`` has the shape of ``mean``,
+    or that shape without its last axis (one variance per row), or size 1 on one axis, or is a
+    number; as in PyTorch a negative variance raises, a small one is clamped.
+
+    >>> loss, grad = gaussian_nll_loss(np.array([1.0, 2.0]), np.array([0.0, 2.0]), np.array([4.0, 1.0]))
+    >>> round(float(loss), 4), grad.round(4).tolist()                 # ½(log 4 + 1/4), ½ log 1
+    (0.4091, [0.125, 0.0])
+    """
+    mean, target = _pair(mean, target, "mean", "target")
+    eps = as_real(eps, "eps", low=0.0)
+    var = np.maximum(_gaussian_var(var, mean), eps)
+    r = mean - target
+    values = 0.5 * (np.log(var) + r * r / var)
+    return _scalar(np.mean(values), mean.dtype), (r / var / r.size).astype(mean.dtype, copy=False)
+# --8<-- [end:gaussian_nll_loss]
+
+
+# --8<-- [start:arcface_loss]
+def arcface_loss(cosines, y, scale=64.0, margin=0.5):
+    """Additive angular margin softmax (ArcFace, Deng et al., 2019), averaged over N. ``cosines``
+    (N, C) are cos θ_ij between the L2-normalized embedding of sample i and the normalized weight
+    (class centre) of class j. The true class's angle is enlarged by the margin m before a scaled
+    softmax cross-entropy:
+
+        z_ij = s · cos(θ_ij + m) for j = yᵢ,   z_ij = s · cos θ_ij otherwise,   L = softmax_loss(z, y)
+        ∂z_i,yᵢ / ∂cos θ = s (cos m + sin m · cos θ / sin θ),   ∂z_ij / ∂cos θ_ij = s  (j ≠ yᵢ)
+
+    Cosines are clipped to [−1 + 1e-7, 1 − 1e-7] first, as implementations do, since dθ/d cos θ is
+    infinite at ±1. m = 0 gives the plain normalized softmax with scale s.
+
+    >>> cos = np.array([[0.8, 0.6]])
+    >>> [round(float(arcface_loss(cos, np.array([0]), scale=s, margin=m)[0]), 4)
+    ...  for s, m in ((10.0, 0.0), (10.0, 0.5))]                     # the margin raises the loss
+    [0.1269, 2.0011]
+    """
+    cosines, y = _scores_and_labels(cosines, y)
+    if np.any(np.abs(cosines) > 1):
+        raise ValueError("cosines must lie in [-1, 1] (cosines of angles between unit vectors)")
+    scale = as_real(scale, "scale", low=0.0, low_open=True)
+    margin = as_real(margin, "margin", low=0.0, high=math.pi / 2)
+    c = np.clip(cosines, -1 + 1e-7, 1 - 1e-7)
+    rows = np.arange(c.shape[0])
+    cos_y = c[rows, y]
+    sin_y = np.sqrt(1 - cos_y * cos_y)
+    z = scale * c
+    z[rows, y] = scale * (cos_y * math.cos(margin) - sin_y * math.sin(margin))   # s cos(θ + m)
+    loss, dz = softmax_loss(z, y)
+    grad = dz * scale
+    grad[rows, y] *= math.cos(margin) + math.sin(margin) * cos_y / sin_y
+    inside = np.abs(cosines) < 1 - 1e-7                      # the clip has zero slope outside
+    return loss, np.where(inside, grad, 0).astype(cosines.dtype, copy=False)
+# --8<-- [end:arcface_loss]
+
+
+def _probabilities(probs, y):
+    probs = as_float_array(probs, "probs", ndim=2)
+    if probs.shape[0] == 0 or probs.shape[1] == 0:
+        raise ValueError(f"probs must have shape (N, C) with N >= 1 and C >= 1, got {probs.shape}")
+    if (np.any(probs < 0) or not np.all(np.isfinite(probs))
+            or not np.allclose(probs.sum(axis=1), 1, rtol=0, atol=1e-6)):
+        raise ValueError("probs must hold one probability distribution per row "
+                         "(non-negative entries summing to 1)")
+    return probs, as_labels(y, *probs.shape).astype(np.intp)
+
+
+# --8<-- [start:calibration]
+def expected_calibration_error(probs, y, n_bins=15):
+    """Expected calibration error (Guo et al., 2017). The confidence of a prediction is its top
+    probability cᵢ = max_j p_ij; the predictions are put in M equal-width bins
+    B_b = ((b − 1)/M, b/M] by confidence, and the gap between accuracy and mean confidence is
+    averaged over the bins, weighted by their share of the N samples:
+
+        ECE = Σ_b (|B_b| / N) · |acc(B_b) − conf(B_b)|
+
+    0 for a perfectly calibrated model (among predictions made with confidence 0.8, 80 % are right).
+
+    >>> probs = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]])
+    >>> round(float(expected_calibration_error(probs, np.array([0, 1, 0, 1]), n_bins=5)), 4)
+    0.375
+    """
+    probs, y = _probabilities(probs, y)
+    n_bins = as_int(n_bins, "n_bins", low=1)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)   # (lo, hi]
+    ece = 0.0
+    for b in range(n_bins):
+        in_bin = bins == b
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return _scalar(ece, probs.dtype)
+
+
+def fit_temperature(logits, y, max_iter=200):
+    """Temperature scaling (Guo et al., 2017): the one number T > 0 that minimizes the validation
+    NLL of softmax(s / T), i.e. softmax_loss(logits / T, y). It never changes the argmax, so the
+    accuracy is unchanged; only the confidences move. With β = 1/T the NLL is convex in β and
+    its derivative,  d NLL/dβ = (1/N) Σᵢ (Σⱼ p_ij s_ij − s_i,yᵢ),  increases with β, so the
+    optimum is found by bisection on that derivative.
+
+    >>> logits = np.array([[4.0, 0.0], [4.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    >>> y = np.array([0, 0, 1, 1])                                    # 3 of 4 right, all at 98 %
+    >>> T = fit_temperature(logits, y)
+    >>> round(T, 4), softmax(logits / T).max(axis=1).round(4).tolist()   # confidence -> 75 %
+    (3.641, [0.75, 0.75, 0.75, 0.75])
+    """
+    logits, y = _scores_and_labels(logits, y)
+    max_iter = as_int(max_iter, "max_iter", low=1)
+    rows = np.arange(logits.shape[0])
+
+    def slope(beta):                        # d NLL / d beta at beta = 1/T
+        p = np.exp(log_softmax(beta * logits, axis=1))
+        return float(np.mean(np.sum(p * logits, axis=1) - logits[rows, y]))
+
+    others = np.where(np.arange(logits.shape[1]) == y[:, None], -np.inf, logits)
+    if np.all(logits[rows, y] > others.max(axis=1)):
+        raise ValueError("logits: the NLL keeps decreasing as T -> 0 (every example is "
+                         "classified correctly), so there is no best temperature")
+    if slope(0.0) >= 0:
+        raise ValueError("logits: the NLL does not decrease from T = inf (the logits are no better "
+                         "than uniform on these labels), so there is no finite best temperature")
+    lo, hi = 0.0, 1.0
+    while slope(hi) < 0:                    # the NLL still decreases: sharpen further
+        lo, hi = hi, 2 * hi
+        if hi > 1e12:
+            raise ValueError("logits: the NLL keeps decreasing as T -> 0 (every example is "
+                             "classified correctly), so there is no best temperature")
+    for _ in range(max_iter):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if slope(mid) < 0 else (lo, mid)
+    return 2 / (lo + hi)
+# --8<-- [end:calibration]
+
+
+# --8<-- [start:first_loss_checks]
+def first_loss_checks(x, y, w, lam=0.0):
+    """The loss of the first batch of a linear softmax classifier s = x w (plus ½ λ ‖w‖²), and what
+    five common bugs do to it. With small initial weights every score is near 0, every class gets
+    p ≈ 1/C and the loss is ≈ log C — whatever the labels are, so two bugs stay invisible:
+
+        "labels off by one": the labels shifted by one class          ≈ log C (invisible)
+        "double softmax":    softmax applied to the scores first      ≈ log C (invisible)
+        "sum, not mean":     the per-example losses summed             N · log C
+        "weights x1000":     an initialization 1000 times too large    ≫ log C
+        "L2 penalty":        ½ λ ‖w‖² added, here with λ = lam         log C + ½ λ ‖w‖²
+
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(size=(500, 100)), rng.integers(0, 10, size=500)
+    >>> w = 1e-3 * rng.normal(size=(100, 10))
+    >>> {k: round(float(v), 5) for k, v in first_loss_checks(x, y, w, lam=1e3).items()}
+    {'correct': 2.30286, 'labels off by one': 2.30308, 'double softmax': 2.30261, 'sum, not mean': 1151.4316, 'weights x1000': 15.97186, 'L2 penalty': 2.79724}
+    >>> round(math.log(10), 5)
+    2.30259
+    """
+    x = as_float_array(x, "x", ndim=2)
+    w = as_float_array(w, "w", ndim=2)
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"w must have shape ({x.shape[1]}, C), got {w.shape}")
+    lam = as_real(lam, "lam", low=0.0)
+    scores = x @ w
+    num_classes = scores.shape[1]
+    y = as_labels(y, scores.shape[0], num_classes).astype(np.intp)
+    loss = float(softmax_loss(scores, y)[0])
+    return {
+        "correct": loss,
+        "labels off by one": float(softmax_loss(scores, (y + 1) % num_classes)[0]),
+        "double softmax": float(softmax_loss(softmax(scores, axis=1), y)[0]),
+        "sum, not mean": loss * scores.shape[0],
+        "weights x1000": float(softmax_loss(x @ (1000 * w), y)[0]),
+        "L2 penalty": loss + 0.5 * lam * float(np.sum(w * w)),
+    }
+# --8<-- [end:first_loss_checks]

@@ -29,14 +29,18 @@ ELEMENTWISE = [
     ("gelu", act.gelu, act.gelu_grad, None),
     ("gelu(tanh)", lambda x: act.gelu(x, "tanh"), lambda x: act.gelu_grad(x, "tanh"), None),
     ("binary_step", act.binary_step, act.binary_step_grad, 0.0),
+    ("mish", act.mish, act.mish_grad, None),
+    ("relu6", act.relu6, act.relu6_grad, (0.0, 6.0)),
+    ("hard_sigmoid", act.hard_sigmoid, act.hard_sigmoid_grad, (-3.0, 3.0)),
+    ("hard_swish", act.hard_swish, act.hard_swish_grad, (-3.0, 3.0)),
 ]
 IDS = [name for name, *_ in ELEMENTWISE]
 
 
-def away_from_kink(rng, kink, n=40):
-    x = rng.uniform(-5, 5, size=n)
-    if kink is not None:
-        x = np.where(np.abs(x - kink) < 1e-2, x + 0.1, x)
+def away_from_kink(rng, kink, n=40, width=5.0):
+    x = rng.uniform(-width, width, size=n)
+    for k in (() if kink is None else np.atleast_1d(kink)):
+        x = np.where(np.abs(x - k) < 1e-2, x + 0.1, x)
     return x
 
 
@@ -429,3 +433,258 @@ def test_maxout_gives_a_tie_to_the_first_piece():
     x, w, b = np.array([[1.0]]), np.array([[[1.0]], [[1.0]]]), np.zeros((2, 1))
     _, dw, db = act.maxout_backward(np.ones((1, 1)), x, w, b)
     assert dw.ravel().tolist() == [1.0, 0.0] and db.ravel().tolist() == [1.0, 0.0]
+
+
+# --- issue 13: Mish, ReLU6, hard sigmoid / swish, the gated units, softmax temperature ----------
+
+NEW_ELEMENTWISE = [e for e in ELEMENTWISE if e[0] in ("mish", "relu6", "hard_sigmoid", "hard_swish")]
+GATED = [("glu", act.glu, act.glu_grad, act.glu_backward),
+         ("swiglu", act.swiglu, act.swiglu_grad, act.swiglu_backward),
+         ("geglu", act.geglu, act.geglu_grad, act.geglu_backward)]
+GATED_IDS = [g[0] for g in GATED]
+
+
+@pytest.mark.parametrize("name, f, f_grad, kink", NEW_ELEMENTWISE, ids=[e[0] for e in NEW_ELEMENTWISE])
+def test_new_derivatives_match_centred_difference_on_a_wider_range(name, f, f_grad, kink):
+    """[-8, 8] covers both kinks of ReLU6 (0 and 6) and the flat parts beyond ±3."""
+    x = away_from_kink(np.random.default_rng(3), kink, n=200, width=8.0)
+    w = np.random.default_rng(4).normal(size=x.shape)
+    numeric = numerical_gradient(lambda v: np.sum(f(v) * w), x)
+    error = rel_error(f_grad(x) * w, numeric)
+    assert error < 1e-7, f"{name}_grad: relative error {error:.2e} against centred differences"
+
+
+def test_new_derivatives_at_the_kinks_take_pytorchs_values():
+    """PyTorch 2.13: relu6 = hardtanh(x, 0, 6), whose backward passes only 0 < x < 6; hardsigmoid's
+    passes only -3 < x < 3; hardswish's backward is 0 for x <= -3 and 1 for x >= 3."""
+    assert act.relu6_grad(np.array([0.0, 6.0, 1e-300, 6 - 1e-12])).tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert act.hard_sigmoid_grad(np.array([-3.0, 3.0, 0.0])).tolist() == [0.0, 0.0, 1 / 6]
+    assert act.hard_swish_grad(np.array([-3.0, 3.0])).tolist() == [0.0, 1.0]
+    # just inside the kinks the middle piece x/3 + 1/2 gives about -1/2 and 3/2
+    inside = act.hard_swish_grad(np.array([-3 + 1e-9, 3 - 1e-9]))
+    np.testing.assert_allclose(inside, [-0.5, 1.5], atol=1e-8)
+
+
+@pytest.mark.parametrize("name, f, f_grad, backward", GATED, ids=GATED_IDS)
+@pytest.mark.parametrize("shape, axis", [((6,), -1), ((3, 8), -1), ((4, 6, 5), 1), ((4, 3, 2), 0)])
+def test_gated_backward_matches_centred_difference(name, f, f_grad, backward, shape, axis):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=shape) * 2
+    dout = rng.normal(size=f(x, axis=axis).shape)
+    numeric = numerical_gradient(lambda v: np.sum(f(v, axis=axis) * dout), x)
+    error = rel_error(backward(dout, x, axis=axis), numeric)
+    assert error < 1e-7, f"{name}_backward (axis={axis}): relative error {error:.2e}"
+    numeric_sum = numerical_gradient(lambda v: np.sum(f(v, axis=axis)), x)
+    error = rel_error(f_grad(x, axis=axis), numeric_sum)
+    assert error < 1e-7, f"{name}_grad (axis={axis}): relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("name, f, f_grad, backward", GATED, ids=GATED_IDS)
+def test_gated_units_split_into_first_half_a_and_second_half_b(name, f, f_grad, backward, rng):
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    expected = {"glu": a * act.sigmoid(b), "swiglu": act.swish(a) * b, "geglu": act.gelu(a) * b}[name]
+    np.testing.assert_allclose(f(np.concatenate([a, b], axis=1)), expected, rtol=1e-14)
+    np.testing.assert_allclose(f(np.concatenate([a, b], axis=0), axis=0), expected, rtol=1e-14)
+    assert f(np.zeros((2, 10))).shape == (2, 5)
+
+
+def test_glu_gate_opens_and_closes_and_swiglu_is_not_symmetric_in_its_halves(rng):
+    a = rng.normal(size=5)
+    np.testing.assert_allclose(act.glu(np.concatenate([a, np.full(5, 40.0)])), a, rtol=1e-15)
+    np.testing.assert_allclose(act.glu(np.concatenate([a, np.full(5, -40.0)])), 0, atol=1e-16)
+    b = rng.normal(size=5)
+    assert not np.allclose(act.swiglu(np.concatenate([a, b])), act.swiglu(np.concatenate([b, a])))
+
+
+@pytest.mark.parametrize("d", [64, 768, 4096])
+def test_swiglu_hidden_width_of_8d_over_3_keeps_the_ffn_parameter_count(d):
+    relu_ffn = 2 * d * (4 * d)                   # W1 (d, 4d) and W2 (4d, d)
+    swiglu_ffn = 3 * d * (8 * d / 3)             # W1, W3 (d, h) and W2 (h, d) with h = 8d/3
+    assert swiglu_ffn == pytest.approx(relu_ffn)
+
+
+def test_mish_minimum_shape_and_limits():
+    x = np.linspace(-5, 0, 500_001)
+    y = act.mish(x)
+    assert y.min() == pytest.approx(-0.3088, abs=5e-5)
+    assert x[y.argmin()] == pytest.approx(-1.1924, abs=5e-5)
+    assert not np.all(np.diff(y) >= 0)
+    big = np.array([20.0, 50.0])
+    np.testing.assert_allclose(act.mish(big), big, rtol=1e-12)
+    assert abs(act.mish(np.array([-50.0]))[0]) < 1e-18
+
+
+def test_hard_units_are_built_from_relu6_and_approximate_sigmoid_and_swish():
+    x = np.linspace(-20, 20, 400_001)
+    np.testing.assert_array_equal(act.hard_sigmoid(x), act.relu6(x + 3) / 6)
+    np.testing.assert_array_equal(act.hard_swish(x), x * act.hard_sigmoid(x))
+    gap = np.abs(act.hard_swish(x) - act.swish(x))
+    assert gap.max() < 0.15 and round(float(gap.max()), 3) == 0.142
+    assert x[gap.argmax()] == pytest.approx(-3.0, abs=1e-3)
+    y = act.hard_swish(x)
+    assert y.min() == -0.375 and x[y.argmin()] == pytest.approx(-1.5)
+    np.testing.assert_array_equal(act.relu6(np.array([-1.0, 3.0, 6.0, 7.0])), [0.0, 3.0, 6.0, 6.0])
+
+
+def test_relu_keeps_half_the_second_moment_so_he_uses_two_over_n():
+    z = np.linspace(-12, 12, 2_400_001)
+    density = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    dz = z[1] - z[0]
+    assert float(np.sum(act.relu(z) ** 2 * density) * dz) == pytest.approx(0.5, abs=1e-9)
+    rng = np.random.default_rng(0)
+    n, h = 512, rng.normal(size=(2000, 512))
+    for _ in range(20):                           # He-normal weights keep the scale through depth
+        h = act.relu(h @ rng.normal(0, math.sqrt(2 / n), size=(n, n)))
+    assert 0.5 < np.mean(h ** 2) < 2.0
+
+
+@pytest.mark.parametrize("t", [0.1, 0.5, 2.0, 10.0])
+def test_softmax_temperature_is_softmax_of_scaled_logits_and_keeps_the_argmax(t, rng):
+    x = rng.normal(size=(6, 5)) * 3
+    np.testing.assert_allclose(act.softmax(x, temperature=t), act.softmax(x / t), rtol=1e-12)
+    np.testing.assert_array_equal(act.softmax(x, temperature=t).argmax(axis=1), x.argmax(axis=1))
+    np.testing.assert_array_equal(act.softmax(x, temperature=1.0), act.softmax(x))
+
+
+def test_softmax_temperature_limits_and_worked_values():
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(act.softmax(x, temperature=1e6), np.full(3, 1 / 3), atol=1e-6)
+    np.testing.assert_allclose(act.softmax(x, temperature=1e-3), [0.0, 0.0, 1.0], atol=1e-300)
+    entropies = [-(p * np.log(p)).sum() for p in (act.softmax(x, temperature=t) for t in (0.5, 1, 2, 5))]
+    assert np.all(np.diff(entropies) > 0)            # higher temperature, flatter distribution
+    assert act.softmax(x, temperature=0.5).round(4).tolist() == [0.0159, 0.1173, 0.8668]
+    assert act.softmax(x, temperature=5.0).round(4).tolist() == [0.2693, 0.3289, 0.4018]
+
+
+def test_softmax_temperature_jacobian_carries_a_factor_one_over_t(rng):
+    x, t = rng.normal(size=5), 0.3
+    p = act.softmax(x, temperature=t)
+    jac = np.stack([numerical_gradient(lambda v: act.softmax(v, temperature=t)[i], x.copy())
+                    for i in range(5)])
+    error = rel_error(jac, (np.diag(p) - np.outer(p, p)) / t)
+    assert error < 1e-7, f"relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("t", [1e-3, 0.07, 50.0])
+@given(data=st.data())
+def test_softmax_with_temperature_finite_on_extreme_inputs(data, t, dtype):
+    x = data.draw(extreme_arrays(dtype))
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        p = act.softmax(x, temperature=t)
+    assert p.dtype == dtype and np.all(np.isfinite(p))
+    assert abs(float(p.sum()) - 1) < (1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, f, f_grad, backward", GATED, ids=GATED_IDS)
+@given(data=st.data())
+def test_gated_units_finite_and_warning_free_on_extreme_inputs(data, name, f, f_grad, backward, dtype):
+    half = data.draw(extreme_arrays(dtype))
+    x = np.concatenate([half, half[::-1]])
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        for out in (f(x), f_grad(x)):
+            assert out.dtype == dtype and np.all(np.isfinite(out)), f"{name}: {out}"
+
+
+def test_multi_label_sigmoids_are_independent_softmax_classes_compete(rng):
+    logits = rng.normal(size=(1000, 4)) * 3
+    p_soft = act.softmax(logits)
+    p_sig = act.sigmoid(logits)
+    np.testing.assert_allclose(p_soft.sum(axis=1), 1)
+    assert np.all((p_soft > 0.5).sum(axis=1) <= 1)
+    assert np.any((p_sig > 0.5).sum(axis=1) >= 2)          # several labels on at once
+    assert not np.allclose(p_sig.sum(axis=1), 1)
+    assert np.all(act.softplus(np.linspace(-700, 700, 10_001)) > 0)   # a positive output
+
+
+def _comparison_table(lang):
+    from tools import pages as P
+    text = P.read(P.pages(lang)["activations.md"])
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    table = {}
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        table[cells[0].strip("`")] = cells[1:]
+    return table
+
+
+def _interval(cell):
+    tex = cell.strip("$").replace(r"\infty", "inf").replace(" ", "")
+    lo, hi = tex[1:-1].split(",")
+    return tex[0], float(lo), float(hi), tex[-1]
+
+
+WORDS = {"yes": "yes", "no": "no", "partly": "partly", "both sides": "both", "left": "left",
+         "是": "yes", "否": "no", "部分": "partly", "两侧": "both", "左侧": "left"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_comparison_table_claims_hold_for_the_code(lang):
+    table = _comparison_table(lang)
+    assert len(table) == 13, sorted(table)
+    x = np.unique(np.concatenate([np.linspace(-60, 60, 1_200_001), [-3.0, 0.0, 3.0, 6.0]]))
+    for name, (rng_cell, centred, saturates, monotone, *_) in table.items():
+        f, df = getattr(act, name), getattr(act, name + "_grad")
+        y = f(x)
+        left, lo, hi, right = _interval(rng_cell)
+        tol = 5e-5                                   # minima are rounded to four digits
+        if left == "[":
+            assert abs(y.min() - lo) < tol, f"{name}: min {y.min()} vs {lo}"
+        elif np.isfinite(lo):
+            assert np.all(y > lo - tol) and abs(y.min() - lo) < tol, f"{name}: inf {y.min()} vs {lo}"
+        else:
+            assert f(np.array([-1e8]))[0] < -1e5, f"{name}: should be unbounded below"
+        if right == "]":
+            assert y.max() == hi, f"{name}: max {y.max()} vs {hi}"
+        elif np.isfinite(hi):
+            assert np.all(y <= hi) and hi - y.max() < 1e-6, f"{name}: sup {y.max()} vs {hi}"
+        else:
+            assert f(np.array([1e8]))[0] > 1e5, f"{name}: should be unbounded above"
+        odd = np.allclose(f(-x), -y, atol=1e-12)
+        kind = WORDS[centred]
+        assert {"yes": odd, "no": y.min() >= 0, "partly": (not odd) and y.min() < 0}[kind], \
+            f"{name}: zero-centred is {centred!r}"
+        g_left, g_right = np.abs(df(np.array([-60.0, 60.0])))
+        kind = WORDS[saturates]
+        expected = {"both": g_left < 1e-6 and g_right < 1e-6,
+                    "left": g_left < 1e-6 and g_right > 0.5,
+                    "no": g_left > 1e-3 and g_right > 1e-3}[kind]
+        assert expected, f"{name}: saturates is {saturates!r} (|f'(-60)| = {g_left}, |f'(60)| = {g_right})"
+        is_monotone = bool(np.all(np.diff(y) >= 0))
+        assert is_monotone == (WORDS[monotone] == "yes"), f"{name}: monotone is {monotone!r}"
+
+
+def test_comparison_tables_agree_between_the_languages():
+    en, zh = _comparison_table("en"), _comparison_table("zh")
+    assert list(en) == list(zh)
+    for name in en:
+        assert en[name][0] == zh[name][0], name                       # the same range
+        assert [WORDS[c] for c in en[name][1:4]] == [WORDS[c] for c in zh[name][1:4]], name
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: act.glu(np.zeros((2, 3))), "x must have an even size along axis 1"),
+    (lambda: act.swiglu(np.zeros((3, 2)), axis=0), "x must have an even size along axis 0"),
+    (lambda: act.geglu(np.float64(1.0)), "x must have at least one dimension"),
+    (lambda: act.glu(np.zeros(4), axis=1), "axis=1 is out of range"),
+    (lambda: act.glu_backward(np.zeros(3), np.zeros(4)), "dout must have the shape"),
+    (lambda: act.swiglu_grad(np.array(["a", "b"])), "x must be"),
+    (lambda: act.softmax(np.zeros(3), temperature=0.0), "temperature must be"),
+    (lambda: act.softmax(np.zeros(3), temperature=-1.0), "temperature must be"),
+    (lambda: act.softmax(np.zeros(3), temperature=float("nan")), "temperature must be"),
+    (lambda: act.softmax(np.zeros(3), temperature="2"), "temperature must be a real number"),
+])
+def test_new_bad_arguments_raise_value_error_naming_them(call, argument):
+    with pytest.raises(ValueError, match=argument):
+        call()
+
+
+def test_new_functions_never_modify_their_input(rng):
+    x = rng.normal(size=(4, 6))
+    before = x.copy()
+    for _, f, f_grad, backward in GATED:
+        f(x), f_grad(x), backward(np.ones((4, 3)), x)
+    act.softmax(x, temperature=0.5)
+    np.testing.assert_array_equal(x, before)

@@ -735,3 +735,286 @@ def test_class_weights_and_soft_targets_are_validated():
 
 def test_huber_default_delta_is_one_like_pytorch():
     assert L.huber_loss(np.array([3.0]), np.array([0.0]))[0] == pytest.approx(2.5)   # δ(|r| − δ/2)
+
+
+# ---------------------------------------------------------------- issue 13: modern losses
+
+def test_distillation_gradient(rng):
+    for T in (0.5, 1.0, 3.0, 10.0):
+        s, t = rng.normal(size=(4, 6)) * 3, rng.normal(size=(4, 6)) * 5
+        _, grad = L.distillation_loss(s, t, T)
+        assert_grad(lambda v: L.distillation_loss(v, t, T)[0], s, grad)
+
+
+@pytest.mark.parametrize("margin", [0.3, 1.0, 5.0])
+@pytest.mark.parametrize("shape", [(6, 4), (5,)])
+def test_triplet_gradient(rng, margin, shape):
+    a, p, n = (rng.normal(size=shape) for _ in range(3))
+    _, grad = L.triplet_margin_loss(a, p, n, margin)
+    assert np.any(grad != 0) or margin < 5.0
+    assert_grad(lambda v: L.triplet_margin_loss(v, p, n, margin)[0], a, grad)
+
+
+@pytest.mark.parametrize("m", [4, 9])
+@pytest.mark.parametrize("tau", [0.07, 0.5])
+def test_info_nce_gradient(rng, m, tau):
+    q, k = rng.normal(size=(4, 3)) * 2, rng.normal(size=(m, 3))
+    _, grad = L.info_nce_loss(q, k, tau)
+    assert_grad(lambda v: L.info_nce_loss(v, k, tau)[0], q, grad, tol=1e-6)
+
+
+@pytest.mark.parametrize("var_shape", [(4, 3), (4,), (4, 1), None])
+def test_gaussian_nll_gradient(rng, var_shape):
+    mean, target = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    var = 0.7 if var_shape is None else rng.uniform(0.1, 2, size=var_shape)
+    _, grad = L.gaussian_nll_loss(mean, target, var)
+    assert_grad(lambda v: L.gaussian_nll_loss(v, target, var)[0], mean, grad)
+
+
+@pytest.mark.parametrize("scale, margin", [(10.0, 0.5), (64.0, 0.5), (30.0, 0.0), (5.0, 1.2)])
+def test_arcface_gradient(rng, scale, margin):
+    c, y = rng.uniform(-0.95, 0.95, size=(5, 4)), rng.integers(0, 4, size=5)
+    _, grad = L.arcface_loss(c, y, scale, margin)
+    assert_grad(lambda v: L.arcface_loss(v, y, scale, margin)[0], c, grad, tol=1e-6)
+
+
+def test_distillation_is_zero_for_a_perfect_student_and_equals_t_squared_kl(rng):
+    t = rng.normal(size=(3, 5)) * 4
+    loss, grad = L.distillation_loss(t, t, 4.0)
+    assert float(loss) == 0.0 and np.all(grad == 0)
+    s, T = rng.normal(size=(3, 5)), 2.5
+    kl = np.mean([L.kl_divergence(softmax(t[i] / T), softmax(s[i] / T)) for i in range(3)])
+    assert float(L.distillation_loss(s, t, T)[0]) == pytest.approx(T * T * kl, rel=1e-12)
+
+
+def test_distillation_gradient_keeps_its_scale_at_high_temperature_because_of_t_squared(rng):
+    s, t = rng.normal(size=(1, 6)), rng.normal(size=(1, 6))
+    c = s.shape[1]
+    limit = ((s - s.mean()) - (t - t.mean())) / c
+    g = {T: L.distillation_loss(s, t, T)[1] for T in (10.0, 100.0, 1000.0)}
+    assert np.abs(g[1000.0] - limit).max() < 1e-3 * np.abs(limit).max()
+    assert np.abs(g[100.0] - limit).max() < np.abs(g[10.0] - limit).max()
+    unscaled = {T: g[T] / T ** 2 for T in g}          # without T², the gradient shrinks like 1/T²
+    ratio = np.abs(unscaled[10.0]).max() / np.abs(unscaled[100.0]).max()
+    assert ratio == pytest.approx(100, rel=0.05)
+
+
+def test_distillation_handles_a_teacher_whose_softmax_underflows():
+    t = np.array([[1000.0, 0.0, -1000.0]])
+    loss, grad = L.distillation_loss(np.zeros((1, 3)), t, 1.0)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+    assert float(loss) == pytest.approx(math.log(3), rel=1e-12)
+
+
+def test_triplet_loss_is_zero_once_the_margin_holds_and_gradient_passes_at_exactly_zero():
+    a, p, n = np.array([[0.0, 0.0]]), np.array([[0.5, 0.0]]), np.array([[0.0, 3.0]])
+    loss, grad = L.triplet_margin_loss(a, p, n, margin=1.0)
+    assert float(loss) == 0.0 and np.all(grad == 0)
+    # triplets exactly on the margin: PyTorch's clamp_min passes the gradient there
+    search, found = np.random.default_rng(0), 0
+    d = lambda u, v: np.sqrt(np.sum((u - v + 1e-6) * (u - v + 1e-6), axis=-1, keepdims=True))
+    while found < 3:
+        a, p, n = (search.integers(-3, 4, size=(1, 2)).astype(float) for _ in range(3))
+        margin = float((d(a, n) - d(a, p))[0, 0])
+        if margin > 0 and float((margin + d(a, p) - d(a, n))[0, 0]) == 0.0:
+            loss, grad = L.triplet_margin_loss(a, p, n, margin=margin)
+            assert float(loss) == 0.0 and np.any(grad != 0)
+            found += 1
+    # the anchor's gradient is a difference of two unit vectors: its norm is at most 2
+    rng = np.random.default_rng(2)
+    _, grad = L.triplet_margin_loss(*(rng.normal(size=(1, 8)) for _ in range(3)), margin=50.0)
+    assert np.linalg.norm(grad) <= 2 + 1e-12
+
+
+def test_info_nce_is_scale_invariant_in_the_queries_and_decreases_when_positives_align(rng):
+    q, k = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+    loss, grad = L.info_nce_loss(q, k)
+    assert float(L.info_nce_loss(3.7 * q, k)[0]) == pytest.approx(float(loss), rel=1e-12)
+    np.testing.assert_allclose(np.sum(grad * q, axis=1), 0, atol=1e-12)   # no radial component
+    assert float(L.info_nce_loss(k, k)[0]) < float(loss)
+    # uniform similarities give log N
+    assert float(L.info_nce_loss(np.zeros((4, 3)), np.ones((4, 3)))[0]) == pytest.approx(math.log(4))
+
+
+def test_info_nce_is_the_softmax_loss_of_the_cosine_logits(rng):
+    q, k, tau = rng.normal(size=(4, 3)), rng.normal(size=(6, 3)), 0.2
+    qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+    kn = k / np.linalg.norm(k, axis=1, keepdims=True)
+    expected = L.softmax_loss(qn @ kn.T / tau, np.arange(4))[0]
+    assert float(L.info_nce_loss(q, k, tau)[0]) == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_gaussian_nll_best_variance_is_the_squared_error_and_unit_variance_is_half_mse():
+    r = 1.7
+    grid = np.linspace(0.05, 10, 200_000)
+    values = [0.5 * (np.log(v) + r * r / v) for v in grid]
+    assert grid[int(np.argmin(values))] == pytest.approx(r * r, rel=1e-3)
+    mean, target = np.array([1.0, -2.0, 0.5]), np.array([0.0, 1.0, 0.5])
+    assert float(L.gaussian_nll_loss(mean, target, 1.0)[0]) == pytest.approx(
+        float(L.mse_loss(mean, target)[0]) / 2, rel=1e-12)
+
+
+def test_gaussian_nll_clamps_small_variances_and_accepts_pytorchs_shapes(rng):
+    mean, target = rng.normal(size=(4, 2, 3)), rng.normal(size=(4, 2, 3))
+    tiny = L.gaussian_nll_loss(mean, target, np.zeros((4, 2, 3)))[0]
+    eps = L.gaussian_nll_loss(mean, target, np.full((4, 2, 3), 1e-6))[0]
+    assert float(tiny) == float(eps)
+    for shape in [(4, 1, 3), (1, 2, 3), (4, 2), (4, 2, 1)]:
+        L.gaussian_nll_loss(mean, target, np.ones(shape))                  # accepted, as in PyTorch
+    for shape in [(2, 3), (1, 1, 3)]:
+        with pytest.raises(ValueError, match="var is of incorrect size"):
+            L.gaussian_nll_loss(mean, target, np.ones(shape))
+
+
+def test_arcface_margin_raises_the_loss_and_zero_margin_is_a_scaled_softmax(rng):
+    c, y = rng.uniform(-0.9, 0.9, size=(6, 4)), rng.integers(0, 4, size=6)
+    plain = L.arcface_loss(c, y, scale=16.0, margin=0.0)[0]
+    assert float(plain) == pytest.approx(float(L.softmax_loss(16.0 * c, y)[0]), rel=1e-6)
+    assert float(L.arcface_loss(c, y, scale=16.0, margin=0.5)[0]) > float(plain)
+    # cos(θ + m) is not monotone on [0, π]: it rises again once θ + m passes π
+    theta = np.linspace(0, math.pi, 1001)
+    target = np.cos(theta + 0.5)
+    assert np.all(np.diff(target[theta < math.pi - 0.5]) < 0)
+    assert np.all(np.diff(target[theta > math.pi - 0.5 + 1e-3]) > 0)
+
+
+def test_arcface_doctest_values():
+    cos = np.array([[0.8, 0.6]])
+    assert round(float(L.arcface_loss(cos, np.array([0]), 10.0, 0.0)[0]), 4) == 0.1269
+    assert round(float(L.arcface_loss(cos, np.array([0]), 10.0, 0.5)[0]), 4) == 2.0011
+    loss, grad = L.arcface_loss(np.array([[1.0, -1.0]]), np.array([0]))
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+
+
+def test_ece_is_zero_for_a_calibrated_model_and_matches_the_definition(rng):
+    # predictions at confidence 0.75 of which exactly 3 in 4 are right: calibrated
+    probs = np.tile([0.75, 0.25], (8, 1))
+    y = np.array([0, 0, 0, 1, 0, 0, 0, 1])
+    assert float(L.expected_calibration_error(probs, y, n_bins=10)) == pytest.approx(0.0, abs=1e-15)
+    # against a direct implementation with the (lo, hi] bins of Guo et al.
+    p = softmax(rng.normal(size=(300, 4)) * 3)
+    yy = rng.integers(0, 4, size=300)
+    conf, correct = p.max(1), p.argmax(1) == yy
+    edges = np.linspace(0, 1, 16)
+    expected = sum(np.mean(m) * abs(correct[m].mean() - conf[m].mean())
+                   for lo, hi in zip(edges[:-1], edges[1:]) if (m := (conf > lo) & (conf <= hi)).any())
+    assert float(L.expected_calibration_error(p, yy)) == pytest.approx(expected, rel=1e-12)
+    assert float(L.expected_calibration_error(
+        np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]]), np.array([0, 1, 0, 1]), 5)) == 0.375
+
+
+def _overconfident(rng, n=4000, c=5, sharpness=4.0):
+    """Labels drawn from softmax(z), logits reported as sharpness · z: an over-confident model."""
+    z = rng.normal(size=(n, c)) * 1.5
+    p = softmax(z)
+    y = np.array([rng.choice(c, p=row) for row in p])
+    return sharpness * z, y
+
+
+def test_temperature_scaling_zeroes_the_nll_slope_keeps_accuracy_and_lowers_ece():
+    rng = np.random.default_rng(7)
+    logits, y = _overconfident(rng)
+    T = L.fit_temperature(logits, y)
+    assert T == pytest.approx(4.0, rel=0.1)              # recovers the over-sharpening
+    nll = lambda t: float(L.softmax_loss(logits / t, y)[0])
+    h = 1e-5 * T
+    assert abs((nll(T + h) - nll(T - h)) / (2 * h)) < 1e-6
+    assert nll(T) < nll(1.0) and nll(T) < nll(0.9 * T) and nll(T) < nll(1.1 * T)
+    np.testing.assert_array_equal((logits / T).argmax(1), logits.argmax(1))
+    before = float(L.expected_calibration_error(softmax(logits), y))
+    after = float(L.expected_calibration_error(softmax(logits / T), y))
+    assert after < before / 3, (before, after)
+
+
+def test_fit_temperature_doctest_case_and_impossible_cases():
+    logits = np.array([[4.0, 0.0], [4.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    T = L.fit_temperature(logits, np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(softmax(logits / T).max(1), 0.75, rtol=1e-10)
+    with pytest.raises(ValueError, match="keeps decreasing"):
+        L.fit_temperature(logits, np.array([0, 0, 0, 1]))            # everything right
+    with pytest.raises(ValueError, match="no better than uniform"):
+        L.fit_temperature(logits, np.array([1, 1, 1, 0]))            # everything wrong
+
+
+def test_first_loss_checks_numbers_quoted_on_the_page():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(500, 100)), rng.integers(0, 10, size=500)
+    w = 1e-3 * rng.normal(size=(100, 10))
+    r = {k: round(v, 5) for k, v in L.first_loss_checks(x, y, w, lam=1e3).items()}
+    assert (r["correct"], r["labels off by one"], r["double softmax"]) == (2.30286, 2.30308, 2.30261)
+    for bug in ("correct", "labels off by one", "double softmax"):
+        assert abs(r[bug] - math.log(10)) < 5e-4, bug                 # invisible at initialization
+    assert round(r["sum, not mean"], 1) == 1151.4 and round(r["weights x1000"], 2) == 15.97
+    assert round(r["L2 penalty"] - r["correct"], 2) == 0.49
+
+
+@pytest.mark.parametrize("c", [3, 10, 100])
+def test_label_bugs_stay_near_log_c_for_any_small_initialization(rng, c):
+    x, y = rng.normal(size=(256, 50)), rng.integers(0, c, size=256)
+    r = L.first_loss_checks(x, y, 1e-4 * rng.normal(size=(50, c)))
+    for bug in ("correct", "labels off by one", "double softmax"):
+        assert abs(r[bug] - math.log(c)) < 1e-3
+    assert r["sum, not mean"] == pytest.approx(256 * r["correct"])
+    assert r["weights x1000"] > math.log(c) + 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_new_losses_finite_for_extreme_inputs(dtype, data):
+    big = st.floats(-1e4, 1e4, allow_nan=False, width=32 if dtype == np.float32 else 64)
+    s = data.draw(arrays(dtype, (3, 4), elements=big))
+    t = data.draw(arrays(dtype, (3, 4), elements=big))
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        for T in (1.0, 4.0):
+            loss, grad = L.distillation_loss(s, t, T)
+            assert np.isfinite(loss) and np.all(np.isfinite(grad)) and grad.dtype == dtype
+        loss, grad = L.triplet_margin_loss(s, t, s[::-1])
+        assert np.isfinite(loss) and np.all(np.isfinite(grad)) and grad.dtype == dtype
+        loss, grad = L.info_nce_loss(s, t, 0.07)
+        assert np.isfinite(loss) and np.all(np.isfinite(grad)) and grad.dtype == dtype
+        var = np.abs(t)
+        loss, grad = L.gaussian_nll_loss(s, t, var)
+        assert np.isfinite(loss) and np.all(np.isfinite(grad)) and grad.dtype == dtype
+
+
+def test_new_losses_do_not_modify_their_inputs(rng):
+    arrays_ = [rng.normal(size=(4, 3)) for _ in range(3)]
+    before = [a.copy() for a in arrays_]
+    a, b, c = arrays_
+    L.distillation_loss(a, b, 2.0), L.triplet_margin_loss(a, b, c), L.info_nce_loss(a, b)
+    L.gaussian_nll_loss(a, b, np.abs(c)), L.arcface_loss(np.tanh(a), np.array([0, 1, 2, 0]))
+    L.expected_calibration_error(softmax(a), np.array([0, 1, 2, 0]))
+    L.fit_temperature(a * 0 + np.eye(4, 3) * 2 + 0.1 * b, np.array([0, 1, 2, 1]))
+    for x, x0 in zip(arrays_, before):
+        np.testing.assert_array_equal(x, x0)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: L.distillation_loss(np.zeros((2, 3)), np.zeros((2, 4))), "teacher_logits must have the shape"),
+    (lambda: L.distillation_loss(np.zeros((2, 3)), np.zeros((2, 3)), T=0.0), "^T must be"),
+    (lambda: L.distillation_loss(np.zeros(3), np.zeros(3)), "^student_logits must be 2-D"),
+    (lambda: L.distillation_loss(np.full((1, 2), np.nan), np.zeros((1, 2))), "^student_logits must be finite"),
+    (lambda: L.triplet_margin_loss(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 4))), "negative must have the shape"),
+    (lambda: L.triplet_margin_loss(np.zeros(3), np.zeros(3), np.zeros(3), margin=0.0), "^margin must be"),
+    (lambda: L.triplet_margin_loss(np.zeros((1, 2, 3)), np.zeros((1, 2, 3)), np.zeros((1, 2, 3))), "^anchor must have shape"),
+    (lambda: L.info_nce_loss(np.zeros((3, 2)), np.zeros((2, 2))), "^keys must have shape"),
+    (lambda: L.info_nce_loss(np.zeros((3, 2)), np.zeros((3, 4))), "^keys must have shape"),
+    (lambda: L.info_nce_loss(np.ones((2, 2)), np.ones((2, 2)), temperature=-1), "^temperature must be"),
+    (lambda: L.gaussian_nll_loss(np.zeros(3), np.zeros(3), np.array([1.0, -1.0, 1.0])), "^var has negative"),
+    (lambda: L.gaussian_nll_loss(np.zeros(3), np.zeros(3), -1.0), "^var has negative"),
+    (lambda: L.gaussian_nll_loss(np.zeros(3), np.zeros(2), 1.0), "^target must have the shape"),
+    (lambda: L.gaussian_nll_loss(np.zeros(3), np.zeros(3), 1.0, eps=-1.0), "^eps must be"),
+    (lambda: L.arcface_loss(np.full((1, 2), 1.5), np.array([0])), "^cosines must lie in"),
+    (lambda: L.arcface_loss(np.zeros((1, 2)), np.array([2])), "^y must hold class indices"),
+    (lambda: L.arcface_loss(np.zeros((1, 2)), np.array([0]), scale=0.0), "^scale must be"),
+    (lambda: L.arcface_loss(np.zeros((1, 2)), np.array([0]), margin=2.0), "^margin must be"),
+    (lambda: L.expected_calibration_error(np.array([[0.5, 0.6]]), np.array([0])), "^probs must hold"),
+    (lambda: L.expected_calibration_error(np.array([[0.5, 0.5]]), np.array([0]), n_bins=0), "^n_bins must be"),
+    (lambda: L.fit_temperature(np.zeros((2, 2)), np.array([0, 3])), "^y must hold class indices"),
+    (lambda: L.first_loss_checks(np.zeros((2, 3)), np.array([0, 1]), np.zeros((4, 2))), r"^w must have shape \(3, C\)"),
+    (lambda: L.first_loss_checks(np.zeros((2, 3)), np.array([0, 1]), np.zeros((3, 2)), lam=-1), "^lam must be"),
+])
+def test_new_losses_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

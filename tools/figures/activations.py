@@ -23,11 +23,15 @@ PANELS = [
     ("RReLU (eval)", lambda x: act.rrelu(x)[0], lambda x: act.rrelu(x)[1]),
     ("PReLU (a=0.25)", lambda x: act.prelu(x, 0.25),
      lambda x: act.prelu_backward(np.ones_like(x), x, 0.25)[0]),
+    ("Mish", act.mish, act.mish_grad),
+    ("ReLU6", act.relu6, act.relu6_grad),
+    ("hard sigmoid", act.hard_sigmoid, act.hard_sigmoid_grad),
+    ("hard swish", act.hard_swish, act.hard_swish_grad),
 ]
 
 
 def _grid(pick, color):
-    fig, axes = figure(3, 4, width=10, height=7, sharex=True)
+    fig, axes = figure(4, 4, width=10, height=9, sharex=True)
     for ax, (title, f, df) in zip(axes.ravel(), PANELS):
         y = (f, df)[pick](X)
         # Break the line at jumps (step functions, derivative kinks) instead of drawing verticals.
