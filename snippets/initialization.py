@@ -15,6 +15,7 @@ a²/3, so a variance σ² needs the bound a = √(3σ²).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -126,6 +127,122 @@ def small_random(fan_in, fan_out, rng, scale=0.01):
     scale = as_real(scale, "scale", low=0.0, low_open=True)
     return scale * rng.standard_normal((fan_in, fan_out))
 # --8<-- [end:small_random]
+
+
+# --8<-- [start:calculate_gain]
+_LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                "conv_transpose3d", "sigmoid")
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The gain g of ``torch.nn.init.calculate_gain``: initializations multiply their standard
+    deviation by g, so that a layer followed by this nonlinearity keeps the signal's scale.
+
+        linear, conv*, sigmoid: 1     tanh: 5/3     relu: √2
+        leaky_relu: √(2 / (1 + a²)), a = param (default 0.01)     selu: 3/4
+
+    √2 comes from E[relu(z)²] = Var(z)/2; 5/3 is an empirical value for tanh (its slope is 1
+    at 0 and smaller elsewhere, so unit gain lets the signal shrink); 3/4 is PyTorch's choice
+    for SELU. sigmoid's 1 is only a convention (σ'(0) = 1/4 and σ is not zero-centred).
+
+    >>> calculate_gain("tanh"), calculate_gain("relu"), calculate_gain("selu")
+    (1.6666666666666667, 1.4142135623730951, 0.75)
+    >>> round(calculate_gain("leaky_relu"), 6), round(calculate_gain("leaky_relu", math.sqrt(5)), 6)
+    (1.414143, 0.57735)
+    """
+    if nonlinearity in _LINEAR_GAIN:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (bool, np.bool_)) or not isinstance(param, numbers.Real) \
+                or not math.isfinite(param):
+            raise ValueError(f"param (the negative slope of leaky_relu) must be a real number, "
+                             f"got {param!r}")
+        else:
+            slope = float(param)
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    as_choice(nonlinearity, _LINEAR_GAIN + ("tanh", "relu", "leaky_relu", "selu"), "nonlinearity")
+# --8<-- [end:calculate_gain]
+
+
+# --8<-- [start:kaiming_uniform]
+def kaiming_uniform(fan_in, fan_out, rng, a=0.0):
+    """``torch.nn.init.kaiming_uniform_`` (mode "fan_in", nonlinearity "leaky_relu" with slope a):
+    W ~ U(−b, b) with
+
+        gain = √(2 / (1 + a²)),    b = gain · √(3 / n_in),    Var(W) = gain² / n_in
+
+    a = 0 is He uniform. a = √5 is what ``nn.Linear`` and ``nn.Conv2d`` use by default
+    (``reset_parameters``): gain² = 1/3, so b = 1/√n_in and Var(W) = 1/(3 n_in) — a third of
+    LeCun's variance, not He's.
+
+    >>> W = kaiming_uniform(300, 200, np.random.default_rng(0), a=math.sqrt(5))
+    >>> round(float(np.abs(W).max()), 4), round(1 / math.sqrt(300), 4)     # the bound 1/√n_in
+    (0.0577, 0.0577)
+    >>> round(float(W.var() * 3 * 300), 2)                                 # Var = 1/(3 n_in)
+    1.0
+    """
+    fan_in, fan_out, rng = _checked(fan_in, fan_out, rng)
+    a = as_real(a, "a")
+    return _uniform(fan_in, fan_out, rng, 2 / (1 + a * a) / fan_in)
+# --8<-- [end:kaiming_uniform]
+
+
+# --8<-- [start:orthogonal]
+def orthogonal(fan_in, fan_out, rng, gain=1.0):
+    """``torch.nn.init.orthogonal_`` in the (fan_in, fan_out) layout: the Q factor of the QR
+    decomposition of a Gaussian matrix, its signs fixed by diag(R) (so Q is uniform over the
+    orthogonal matrices), times gain:
+
+        n_in ≥ n_out:  Wᵀ W = gain² I  (orthonormal columns)
+        n_in < n_out:  W Wᵀ = gain² I  (orthonormal rows: ‖x W‖ = gain · ‖x‖ for every x)
+
+    A square orthogonal W keeps the norm of every input exactly, not only on average, so
+    a deep *linear* network neither shrinks nor grows the signal.
+
+    >>> W = orthogonal(3, 5, np.random.default_rng(0))
+    >>> (W @ W.T).round(10).tolist() == np.eye(3).tolist()
+    True
+    >>> x = np.array([1.0, 2.0, 2.0])
+    >>> round(float(np.linalg.norm(x @ orthogonal(3, 5, np.random.default_rng(0), gain=2.0))), 10)
+    6.0
+    """
+    fan_in, fan_out, rng = _checked(fan_in, fan_out, rng)
+    gain = as_real(gain, "gain")
+    flat = rng.standard_normal((fan_in, fan_out))
+    transpose = fan_in < fan_out
+    if transpose:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    return gain * (q.T if transpose else q)
+# --8<-- [end:orthogonal]
+
+
+# --8<-- [start:fan_in_and_fan_out]
+def fan_in_and_fan_out(shape):
+    """Fan-in and fan-out of a PyTorch weight shape (``torch.nn.init``'s rule): a Linear weight
+    (out, in), or a convolution's (F, C, k_h, k_w, …) whose every output sees C·k_h·k_w inputs:
+
+        n_in = C · k_h · k_w,     n_out = F · k_h · k_w
+
+    >>> fan_in_and_fan_out((64, 3, 3, 3)), fan_in_and_fan_out((10, 784))
+    ((27, 576), (784, 10))
+    """
+    if not isinstance(shape, (tuple, list)) or len(shape) < 2 or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1
+            for n in shape):
+        raise ValueError(f"shape must be a tuple of at least two positive integers, got {shape!r}")
+    receptive = math.prod(int(n) for n in shape[2:])
+    return int(shape[1]) * receptive, int(shape[0]) * receptive
+# --8<-- [end:fan_in_and_fan_out]
 
 
 _ACTIVATIONS = {

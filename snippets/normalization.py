@@ -1,4 +1,4 @@
-"""Batch normalization and layer normalization, forward and backward (the Normalization page).
+"""Batch, layer, RMS, group and instance normalization, forward and backward (the Normalization page).
 
 Shapes: x is (N, D) (statistics per feature) or (N, C, H, W) (statistics per channel, over the
 N·H·W values of each channel; any (N, C, …) works the same way). gamma, beta and the running
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import as_flag, as_float_array, as_real
+from snippets._validation import as_flag, as_float_array, as_int, as_real
 
 
 def _channel_param(value, name, c):
@@ -166,31 +166,45 @@ def _backward_inputs(dout, cache):
 
 
 # --8<-- [start:layernorm]
+def _trailing(x, gamma, beta=None, name="gamma"):
+    """Check that gamma (and beta) have the shape of the last gamma.ndim axes of x."""
+    gamma = as_float_array(gamma, name)
+    if gamma.ndim == 0 or gamma.size == 0:
+        raise ValueError(f"{name} must have at least one axis and one value (normalized_shape), "
+                         f"got shape {gamma.shape}")
+    k = gamma.ndim
+    if x.ndim < k or x.shape[x.ndim - k:] != gamma.shape:
+        raise ValueError(f"{name} must have the shape of the last {k} axes of x "
+                         f"(x has shape {x.shape}), got {gamma.shape}")
+    if beta is not None:
+        beta = as_float_array(beta, "beta")
+        if beta.shape != gamma.shape:
+            raise ValueError(f"beta must have the shape of gamma {gamma.shape}, got {beta.shape}")
+    return gamma, beta, tuple(range(x.ndim - k, x.ndim))
+
+
 def layernorm_forward(x, gamma, beta, eps=1e-5):
-    """Layer normalization: each sample is normalized over all its non-batch axes (D values),
-    then an elementwise affine map (``torch.nn.LayerNorm(x.shape[1:])``):
+    """Layer normalization over the last gamma.ndim axes of x (PyTorch's ``layer_norm`` with
+    ``normalized_shape = gamma.shape``): for each position of the leading axes, over its D
+    normalized values,
 
-        μₙ = (1/D) Σ xₙ,   σₙ² = (1/D) Σ (xₙ − μₙ)²,   out = γ ⊙ (xₙ − μₙ)/√(σₙ² + ε) + β
+        μ = (1/D) Σ x,   σ² = (1/D) Σ (x − μ)²,   out = γ ⊙ (x − μ)/√(σ² + ε) + β
 
-    gamma and beta have shape x.shape[1:]. No batch statistics and no running estimates: the
-    same computation in training and evaluation, independent of the other samples, and a batch
-    of one is fine.
+    For a Transformer's (N, L, D) activations gamma has shape (D,): each token is normalized
+    over its own D features. For (N, C, H, W) with gamma of shape (C, H, W), each sample over
+    all its values. No batch statistics and no running estimates: the same computation in
+    training and evaluation, independent of the other samples and tokens.
 
     >>> out, cache = layernorm_forward(np.array([[1.0, 2.0, 3.0]]), np.ones(3), np.zeros(3))
     >>> out.round(4).tolist()
     [[-1.2247, 0.0, 1.2247]]
+    >>> x = np.array([[[1.0, 3.0], [0.0, 10.0]]])            # (N, L, D) = (1, 2, 2): two tokens
+    >>> layernorm_forward(x, np.ones(2), np.zeros(2))[0].round(4).tolist()   # per token
+    [[[-1.0, 1.0], [-1.0, 1.0]]]
     """
     x = as_float_array(x, "x")
-    if x.ndim < 2 or x.size == 0:
-        raise ValueError(f"x must have shape (N, D, …) with at least one feature, got {x.shape}")
-    for name, value in (("gamma", gamma), ("beta", beta)):
-        if np.shape(value) != x.shape[1:]:
-            raise ValueError(f"{name} must have shape {x.shape[1:]} (x.shape[1:]), "
-                             f"got {np.shape(value)}")
-    gamma = as_float_array(gamma, "gamma")
-    beta = as_float_array(beta, "beta")
+    gamma, beta, axes = _trailing(x, gamma, beta)
     eps = as_real(eps, "eps", low=0.0, low_open=True)
-    axes = tuple(range(1, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     inv_std = 1 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
     x_hat = (x - mean) * inv_std
@@ -199,10 +213,11 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
 
 
 def layernorm_backward(dout, cache):
-    """Backward pass of ``layernorm_forward``; per sample, with D normalized values and
-    g = γ ⊙ dout:
+    """Backward pass of ``layernorm_forward``; over the D normalized values of each position,
+    with g = γ ⊙ dout:
 
-        dx = 1 / (D √(σ² + ε)) · (D g − Σ g − x̂ · Σ g · x̂),   dγ = Σₙ dout · x̂,   dβ = Σₙ dout
+        dx = 1 / (D √(σ² + ε)) · (D g − Σ g − x̂ · Σ g · x̂),
+        dγ = Σ dout · x̂,   dβ = Σ dout   (summed over the leading axes)
 
     >>> out, cache = layernorm_forward(np.array([[1.0, 2.0, 3.0]]), np.ones(3), np.zeros(3))
     >>> dx, dgamma, dbeta = layernorm_backward(np.array([[1.0, 0.0, 0.0]]), cache)
@@ -210,12 +225,168 @@ def layernorm_backward(dout, cache):
     ([[0.2041, -0.4082, 0.2041]], [-1.2247, 0.0, 0.0], [1.0, 0.0, 0.0])
     """
     x_hat, axes = _checked(cache, "layernorm")["x_hat"], cache["axes"]
-    dout = as_float_array(dout, "dout")
-    if dout.shape != x_hat.shape:
-        raise ValueError(f"dout must have the shape of x {x_hat.shape}, got {dout.shape}")
-    d = x_hat[0].size
+    dout = _dout(dout, x_hat)
+    d = cache["gamma"].size
     g = dout * cache["gamma"]
     dx = cache["inv_std"] / d * (d * g - g.sum(axis=axes, keepdims=True)
                                  - x_hat * (g * x_hat).sum(axis=axes, keepdims=True))
-    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+    lead = tuple(range(dout.ndim - len(axes)))
+    return dx, (dout * x_hat).sum(axis=lead), dout.sum(axis=lead)
+
+
+def _dout(dout, like):
+    dout = as_float_array(dout, "dout")
+    if dout.shape != like.shape:
+        raise ValueError(f"dout must have the shape of x {like.shape}, got {dout.shape}")
+    return dout
 # --8<-- [end:layernorm]
+
+
+# --8<-- [start:rmsnorm]
+def rmsnorm_forward(x, gamma, eps=None):
+    """RMSNorm (Zhang & Sennrich, 2019; ``torch.nn.functional.rms_norm`` with
+    ``normalized_shape = gamma.shape``): over the last gamma.ndim axes (D values), no mean is
+    subtracted and there is no β:
+
+        rms = √((1/D) Σ x² + ε),      out = γ ⊙ x / rms
+
+    eps=None uses the machine epsilon of x's dtype (2.2e-16 for float64, 1.2e-7 for float32),
+    as PyTorch does; float16 is computed in float32, like PyTorch's upcast. Returns (out, cache).
+
+    >>> out, cache = rmsnorm_forward(np.array([[3.0, 4.0]]), np.ones(2))   # rms = √12.5
+    >>> out.round(4).tolist()
+    [[0.8485, 1.1314]]
+    """
+    x = as_float_array(x, "x")
+    gamma, _, axes = _trailing(x, gamma)
+    work = x.astype(np.float32) if x.dtype == np.float16 else x
+    eps = float(np.finfo(work.dtype).eps) if eps is None else as_real(eps, "eps", low=0.0)
+    inv_rms = 1 / np.sqrt(np.mean(work * work, axis=axes, keepdims=True) + eps)
+    x_hat = (work * inv_rms).astype(x.dtype, copy=False)
+    cache = {"x": work, "x_hat": x_hat, "inv_rms": inv_rms, "gamma": gamma, "axes": axes,
+             "kind": "rmsnorm"}
+    return x_hat * gamma, cache
+
+
+def rmsnorm_backward(dout, cache):
+    """Backward pass of ``rmsnorm_forward``, with r = 1/rms and g = γ ⊙ dout:
+
+        dx = r · g − x · r³ · (1/D) Σ g · x,     dγ = Σ dout · x r   (over the leading axes)
+
+    One correction term instead of LayerNorm's two: there is no mean, so no zero-sum term.
+
+    >>> out, cache = rmsnorm_forward(np.array([[3.0, 4.0]]), np.ones(2))
+    >>> dx, dgamma = rmsnorm_backward(np.array([[1.0, 0.0]]), cache)
+    >>> dx.round(4).tolist(), dgamma.round(4).tolist()
+    ([[0.181, -0.1358]], [0.8485, 0.0])
+    """
+    x_hat, axes = _checked(cache, "rmsnorm")["x_hat"], cache["axes"]
+    dout = _dout(dout, x_hat)
+    x, r, d = cache["x"], cache["inv_rms"], cache["gamma"].size
+    g = dout * cache["gamma"]
+    dx = r * g - x * r ** 3 * (g * x).sum(axis=axes, keepdims=True) / d
+    lead = tuple(range(dout.ndim - len(axes)))
+    return dx.astype(dout.dtype, copy=False), (dout * x_hat).sum(axis=lead)
+# --8<-- [end:rmsnorm]
+
+
+# --8<-- [start:groupnorm]
+def _affine_param(value, name, c, default, dtype):
+    if value is None:
+        return np.full(c, default, dtype=dtype)
+    return _channel_param(value, name, c)
+
+
+def groupnorm_forward(x, num_groups, gamma, beta, eps=1e-5):
+    """Group normalization (Wu & He, 2018; ``torch.nn.functional.group_norm``): x is
+    (N, C, *); the C channels of each sample are split into G = num_groups groups of C/G
+    consecutive channels, and each (sample, group) is normalized over its M = (C/G)·H·W values:
+
+        μ = (1/M) Σ x,   σ² = (1/M) Σ (x − μ)²,   out = γ_c (x − μ)/√(σ² + ε) + β_c
+
+    with γ, β of shape (C,) (None: 1 and 0). G = 1 is LayerNorm over (C, H, W); G = C is
+    InstanceNorm. Like PyTorch, raises ValueError when N·(C/G)·H·W is 1. Returns (out, cache).
+
+    >>> x = np.array([[1.0, 2.0, 6.0, 0.0, 10.0, 20.0]])   # N = 1, C = 6: two groups of three
+    >>> out, cache = groupnorm_forward(x, 2, np.ones(6), np.zeros(6))
+    >>> out.round(4).tolist()
+    [[-0.9258, -0.4629, 1.3887, -1.2247, 0.0, 1.2247]]
+    """
+    x = as_float_array(x, "x")
+    if x.ndim < 2:
+        raise ValueError(f"x must have shape (N, C, …), got shape {x.shape}")
+    n, c = x.shape[:2]
+    g = as_int(num_groups, "num_groups", low=1)
+    if c % g:
+        raise ValueError(f"num_groups must divide the number of channels {c}, got {g}")
+    gamma = _affine_param(gamma, "gamma", c, 1.0, x.dtype)
+    beta = _affine_param(beta, "beta", c, 0.0, x.dtype)
+    eps = as_real(eps, "eps", low=0.0, low_open=True)
+    spatial = int(np.prod(x.shape[2:], dtype=np.int64))
+    if n * (c // g) * spatial == 1:
+        raise ValueError(f"x must have more than 1 value per channel when training, got shape {x.shape}")
+    xg = x.reshape(n, g, -1)                                     # (N, G, M)
+    mean = xg.mean(axis=2, keepdims=True)
+    inv_std = 1 / np.sqrt(xg.var(axis=2, keepdims=True) + eps)
+    x_hat = ((xg - mean) * inv_std).reshape(x.shape)
+    out = _per_channel(gamma, x.ndim) * x_hat + _per_channel(beta, x.ndim)
+    cache = {"x_hat": x_hat, "inv_std": inv_std, "gamma": gamma, "groups": g, "kind": "groupnorm"}
+    return out, cache
+
+
+def groupnorm_backward(dout, cache):
+    """Backward pass of ``groupnorm_forward``: BatchNorm's compact formula applied to each
+    (sample, group) of M values, with g = γ_c · dout:
+
+        dx = 1 / (M √(σ² + ε)) · (M g − Σ g − x̂ · Σ g · x̂),
+        dγ_c = Σ_{n, h, w} dout · x̂,   dβ_c = Σ_{n, h, w} dout
+
+    >>> x = np.array([[1.0, 2.0, 6.0, 0.0, 10.0, 20.0]])
+    >>> out, cache = groupnorm_forward(x, 2, np.ones(6), np.zeros(6))
+    >>> dout = np.array([[1.0, 0.0, 0.0, 0.0, 0.0, 0.0]])
+    >>> dx, dgamma, dbeta = groupnorm_backward(dout, cache)
+    >>> dx.round(4).tolist()                   # only the first group: groups are independent
+    [[0.1763, -0.2204, 0.0441, 0.0, 0.0, 0.0]]
+    >>> dgamma.round(4).tolist()[:2], dbeta.tolist()[:2]
+    ([-0.9258, 0.0], [1.0, 0.0])
+    """
+    x_hat = _checked(cache, "groupnorm")["x_hat"]
+    dout = _dout(dout, x_hat)
+    n, groups = dout.shape[0], cache["groups"]
+    axes = (0,) + tuple(range(2, dout.ndim))
+    dgamma, dbeta = (dout * x_hat).sum(axis=axes), dout.sum(axis=axes)
+    gg = (dout * _per_channel(cache["gamma"], dout.ndim)).reshape(n, groups, -1)
+    xh = x_hat.reshape(n, groups, -1)
+    m = xh.shape[2]
+    dx = cache["inv_std"] / m * (m * gg - gg.sum(axis=2, keepdims=True)
+                                 - xh * (gg * xh).sum(axis=2, keepdims=True))
+    return dx.reshape(dout.shape), dgamma, dbeta
+# --8<-- [end:groupnorm]
+
+
+# --8<-- [start:instancenorm]
+def instancenorm_forward(x, gamma, beta, eps=1e-5):
+    """Instance normalization (Ulyanov et al., 2016; ``torch.nn.functional.instance_norm``
+    with batch statistics and no running estimates): each channel of each sample of
+    x (N, C, H, W, …) is normalized over its own H·W values,
+
+        out = γ_c (x − μ_nc)/√(σ²_nc + ε) + β_c
+
+    gamma, beta of shape (C,), or None (1 and 0: ``nn.InstanceNorm2d``'s default has no
+    affine parameters). This is GroupNorm with one channel per group, and the cache works with
+    ``groupnorm_backward``. Like PyTorch, raises ValueError with one spatial value per channel.
+    Returns (out, cache).
+
+    >>> x = np.array([[[1.0, 3.0], [5.0, 5.0]]])           # (N, C, L) = (1, 2, 2)
+    >>> out, cache = instancenorm_forward(x, None, None)
+    >>> out.round(4).tolist()                              # the constant channel gives β = 0
+    [[[-1.0, 1.0], [0.0, 0.0]]]
+    """
+    x = as_float_array(x, "x")
+    if x.ndim < 3:
+        raise ValueError(f"x must have shape (N, C, L) or (N, C, H, W, …), got shape {x.shape}")
+    if int(np.prod(x.shape[2:], dtype=np.int64)) == 1:
+        raise ValueError(f"x must have more than 1 spatial value per channel, got shape {x.shape}")
+    return groupnorm_forward(x, x.shape[1], gamma, beta, eps) if x.shape[1] else \
+        groupnorm_forward(x, 1, gamma, beta, eps)
+# --8<-- [end:instancenorm]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from snippets._validation import (as_flag, as_float_array, as_generator, as_real, check_axis,
+from snippets._validation import (as_flag, as_float_array, as_generator, as_int, as_real, check_axis,
                                   check_same_shape)
 
 
@@ -236,3 +236,162 @@ def dropout(x, p, rng, train=True):
     mask = (keep / (1 - p)).astype(x.dtype)
     return x * mask, mask
 # --8<-- [end:dropout]
+
+
+# --8<-- [start:drop_path]
+def drop_path(x, p, rng, train=True):
+    """Stochastic depth / DropPath (torchvision's ``stochastic_depth``, mode "row"): one
+    Bernoulli(1 − p) keep per *sample*, for the whole residual branch x of that sample, and the
+    kept samples are scaled by 1/(1 − p):
+
+        mask_n = Bernoulli(1 − p) / (1 − p),      out = x · mask    (mask of shape (N, 1, …, 1))
+
+    Used as x + drop_path(F(x)): a dropped sample skips the block (its output is the identity).
+    E[out] = x as for dropout. p ∈ [0, 1]; p = 1 drops every sample (mask 0, no division, as
+    torchvision). Evaluation (train=False) or p = 0: out = x, mask = 1.
+
+    >>> x = np.ones((4, 3))
+    >>> out, mask = drop_path(x, 0.5, np.random.default_rng(0))
+    >>> mask.ravel().tolist()                      # one value per sample
+    [2.0, 0.0, 0.0, 0.0]
+    >>> out.tolist()[:2]
+    [[2.0, 2.0, 2.0], [0.0, 0.0, 0.0]]
+    """
+    x = as_float_array(x, "x")
+    if x.ndim == 0:
+        raise ValueError("x must have a batch axis (shape (N, …)), got a scalar")
+    p = as_real(p, "p", low=0.0, high=1.0)
+    as_generator(rng)
+    size = (x.shape[0],) + (1,) * (x.ndim - 1)
+    if not as_flag(train, "train") or p == 0:
+        return x.copy(), np.ones(size, dtype=x.dtype)
+    keep = rng.random(size) >= p
+    mask = (keep / (1 - p) if p < 1 else np.zeros(size)).astype(x.dtype)
+    return x * mask, mask
+# --8<-- [end:drop_path]
+
+
+def _mix_inputs(x, y, perm):
+    x = as_float_array(x, "x")
+    y = as_float_array(y, "y", ndim=2)
+    if x.ndim == 0 or x.shape[0] != y.shape[0]:
+        raise ValueError(f"y must have shape (N, C) with N = x.shape[0]; got x {x.shape}, y {y.shape}")
+    n = x.shape[0]
+    perm = np.asarray(perm)
+    if perm.dtype.kind not in "iu" or perm.shape != (n,):
+        raise ValueError(f"perm must be an integer array of shape ({n},), got {perm.dtype} {perm.shape}")
+    if n and (perm.min() < 0 or perm.max() >= n):
+        raise ValueError(f"perm must hold indices in [0, {n - 1}], got {perm.min()} to {perm.max()}")
+    return x, y, perm
+
+
+# --8<-- [start:mixup]
+def mixup(x, y, lam, perm):
+    """mixup (Zhang et al., 2018): every sample is blended with the sample perm[n] of the same
+    batch, inputs and targets alike, with one λ (drawn from Beta(α, α) by the caller):
+
+        x̃ = λ x + (1 − λ) x[perm],      ỹ = λ y + (1 − λ) y[perm]
+
+    y is one-hot or soft, shape (N, C); x is (N, …). Because cross-entropy is linear in the
+    target, the loss on ỹ is λ·CE(y) + (1 − λ)·CE(y[perm]). Returns (x̃, ỹ).
+
+    >>> x, y = np.array([[0.0, 2.0], [4.0, 6.0]]), np.eye(2)
+    >>> xm, ym = mixup(x, y, 0.75, np.array([1, 0]))
+    >>> xm.tolist(), ym.tolist()
+    ([[1.0, 3.0], [3.0, 5.0]], [[0.75, 0.25], [0.25, 0.75]])
+    """
+    x, y, perm = _mix_inputs(x, y, perm)
+    lam = as_real(lam, "lam", low=0.0, high=1.0)
+    return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
+# --8<-- [end:mixup]
+
+
+# --8<-- [start:cutmix]
+def cutmix(x, y, box, perm):
+    """CutMix (Yun et al., 2019): paste the box (top, left, height, width) of image perm[n] into
+    image n, for x of shape (N, C, H, W), and mix the targets by the area actually kept:
+
+        x̃ = M ⊙ x + (1 − M) ⊙ x[perm],   λ = 1 − (height · width)/(H · W),   ỹ = λ y + (1 − λ) y[perm]
+
+    (M is 0 inside the box, 1 outside.) The box is usually drawn with sides H√(1 − λ₀), W√(1 − λ₀)
+    at a uniform centre, clipped to the image, which is why λ is recomputed from its area.
+    Returns (x̃, ỹ, λ).
+
+    >>> x = np.stack([np.zeros((1, 4, 4)), np.ones((1, 4, 4))])
+    >>> xm, ym, lam = cutmix(x, np.eye(2), (0, 0, 2, 2), np.array([1, 0]))
+    >>> lam, xm[0, 0].tolist()[:2], ym.tolist()
+    (0.75, [[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0]], [[0.75, 0.25], [0.25, 0.75]])
+    """
+    x, y, perm = _mix_inputs(x, y, perm)
+    if x.ndim != 4:
+        raise ValueError(f"x must have shape (N, C, H, W), got {x.shape}")
+    h, w = x.shape[2:]
+    if (not isinstance(box, (tuple, list)) or len(box) != 4
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in box)):
+        raise ValueError(f"box must be (top, left, height, width) integers, got {box!r}")
+    top, left, bh, bw = (int(v) for v in box)
+    if top < 0 or left < 0 or bh < 0 or bw < 0 or top + bh > h or left + bw > w:
+        raise ValueError(f"box must lie inside the {h}×{w} image, got {box!r}")
+    out = x.copy()
+    out[:, :, top:top + bh, left:left + bw] = x[perm][:, :, top:top + bh, left:left + bw]
+    lam = 1 - bh * bw / (h * w)
+    return out, lam * y + (1 - lam) * y[perm], lam
+# --8<-- [end:cutmix]
+
+
+# --8<-- [start:ridge_solution]
+def ridge_solution(H, w_star, lam):
+    """The minimizer of a quadratic loss ½ (w − w*)ᵀ H (w − w*) plus (λ/2)‖w‖²:
+
+        w̃ = (H + λ I)⁻¹ H w*      in the eigenbasis of H (H = Q diag(s) Qᵀ):  w̃ᵢ = sᵢ/(sᵢ + λ) · w*ᵢ
+
+    Directions of large curvature (sᵢ ≫ λ) are kept, flat ones (sᵢ ≪ λ) shrink to 0: L2 removes
+    what the data barely determine. H must be symmetric positive semi-definite.
+
+    >>> ridge_solution(np.diag([9.0, 1.0]), np.array([1.0, 1.0]), 1.0).round(4).tolist()
+    [0.9, 0.5]
+    """
+    H = as_float_array(H, "H", ndim=2)
+    w_star = as_float_array(w_star, "w_star", ndim=1)
+    d = w_star.shape[0]
+    if H.shape != (d, d) or not np.allclose(H, H.T):
+        raise ValueError(f"H must be a symmetric ({d}, {d}) matrix, got shape {H.shape}")
+    lam = _lam(lam)
+    return np.linalg.solve(H + lam * np.eye(d), H @ w_star)
+# --8<-- [end:ridge_solution]
+
+
+# --8<-- [start:weight_averaging]
+def ema_update(avg, param, decay=0.999):
+    """Exponential moving average of the weights (an "EMA model", as
+    ``torch.optim.swa_utils.get_ema_multi_avg_fn``):   θ̄ ← decay · θ̄ + (1 − decay) · θ.
+
+    >>> ema_update(np.array([1.0, 0.0]), np.array([2.0, 4.0]), decay=0.9).round(4).tolist()
+    [1.1, 0.4]
+    """
+    avg, param = as_float_array(avg, "avg"), as_float_array(param, "param")
+    check_same_shape(avg, param, "avg", "param")
+    decay = as_real(decay, "decay", low=0.0, high=1.0)
+    return decay * avg + (1 - decay) * param
+
+
+def swa_update(avg, param, n_averaged):
+    """Stochastic weight averaging (Izmailov et al., 2018; ``torch.optim.swa_utils.AveragedModel``):
+    the running *equal-weight* mean of the n_averaged weights seen so far and the new one,
+
+        θ_SWA ← θ_SWA + (θ − θ_SWA) / (n + 1)
+
+    After the loop θ_SWA = (1/n) Σ θᵢ. (BatchNorm statistics must then be recomputed for the
+    averaged weights: ``update_bn``.)
+
+    >>> avg = np.zeros(2)
+    >>> for n, p in enumerate([np.array([1.0, 2.0]), np.array([3.0, 2.0]), np.array([5.0, 8.0])]):
+    ...     avg = swa_update(avg, p, n)
+    >>> avg.tolist()
+    [3.0, 4.0]
+    """
+    avg, param = as_float_array(avg, "avg"), as_float_array(param, "param")
+    check_same_shape(avg, param, "avg", "param")
+    n = as_int(n_averaged, "n_averaged", low=0)
+    return avg + (param - avg) / (n + 1)
+# --8<-- [end:weight_averaging]

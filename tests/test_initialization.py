@@ -365,3 +365,199 @@ def test_uniform_bound_from_the_variance():
     assert rng.uniform(-a, a, 2_000_000).var() == pytest.approx(a * a / 3, rel=0.005)
     assert math.sqrt(3 * 2 / (300 + 200)) == pytest.approx(0.1095, abs=1e-4)
     assert math.sqrt(3 * 2 / 300) == pytest.approx(0.1414, abs=1e-4)
+
+
+# ---------------------------------------------------------------- issue 13: gains, PyTorch's
+# default, kaiming_uniform, orthogonal, convolution fans, Transformer and residual init
+
+import numbers  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from snippets import normalization as NORM  # noqa: E402
+from snippets.initialization import (  # noqa: E402
+    calculate_gain, fan_in_and_fan_out, kaiming_uniform, orthogonal)
+
+
+@pytest.mark.parametrize("name,param,gain", [
+    ("linear", None, 1.0), ("conv1d", None, 1.0), ("conv2d", None, 1.0), ("conv3d", None, 1.0),
+    ("conv_transpose1d", None, 1.0), ("conv_transpose2d", None, 1.0), ("conv_transpose3d", None, 1.0),
+    ("sigmoid", None, 1.0), ("tanh", None, 5 / 3), ("relu", None, math.sqrt(2)),
+    ("leaky_relu", None, math.sqrt(2 / (1 + 0.01 ** 2))), ("leaky_relu", 0.2, math.sqrt(2 / 1.04)),
+    ("leaky_relu", 0, math.sqrt(2)), ("leaky_relu", math.sqrt(5), math.sqrt(1 / 3)), ("selu", None, 0.75),
+])
+def test_calculate_gain_is_pytorchs(name, param, gain):
+    value = calculate_gain(name, param)
+    assert isinstance(value, float) and value == pytest.approx(gain, rel=1e-15)
+
+
+@pytest.mark.parametrize("name,param,match", [
+    ("softmax", None, "^nonlinearity must be one of"), ("ReLU", None, "^nonlinearity must be one of"),
+    (None, None, "^nonlinearity must be one of"), ("leaky_relu", "0.1", "^param"),
+    ("leaky_relu", True, "^param"), ("leaky_relu", float("nan"), "^param"),
+])
+def test_calculate_gain_rejects_bad_input(name, param, match):
+    with pytest.raises(ValueError, match=match):
+        calculate_gain(name, param)
+
+
+def test_relu_gain_is_the_root_of_the_halved_second_moment():
+    z = np.random.default_rng(0).standard_normal(2_000_000)
+    assert np.mean(np.maximum(z, 0) ** 2) * calculate_gain("relu") ** 2 == pytest.approx(1, rel=5e-3)
+
+
+@pytest.mark.parametrize("a", [0.0, 0.01, 0.2, math.sqrt(5), -1.0])
+def test_kaiming_uniform_bound_and_variance(a):
+    W = kaiming_uniform(FAN_IN, FAN_OUT, np.random.default_rng(3), a=a)
+    gain = calculate_gain("leaky_relu", a)
+    bound = gain * math.sqrt(3 / FAN_IN)
+    assert W.shape == (FAN_IN, FAN_OUT) and W.dtype == np.float64
+    assert np.abs(W).max() <= bound and np.abs(W).max() > bound * (1 - 1e-4)
+    var = gain ** 2 / FAN_IN
+    assert abs(W.var() - var) < Z * var * math.sqrt(0.8 / N)       # Var(u²)/Var(u)² = 4/5 for a uniform
+    np.testing.assert_array_equal(W, kaiming_uniform(FAN_IN, FAN_OUT, np.random.default_rng(3), a=a))
+
+
+def test_kaiming_uniform_with_a_zero_is_he_uniform():
+    np.testing.assert_allclose(kaiming_uniform(FAN_IN, FAN_OUT, np.random.default_rng(1)),
+                               he_uniform(FAN_IN, FAN_OUT, np.random.default_rng(1)), rtol=1e-15)
+
+
+def test_pytorch_default_linear_init_is_uniform_one_over_root_fan_in_a_third_of_lecun():
+    W = kaiming_uniform(FAN_IN, FAN_OUT, np.random.default_rng(4), a=math.sqrt(5))
+    assert math.sqrt(2 / (1 + 5)) * math.sqrt(3 / FAN_IN) == pytest.approx(1 / math.sqrt(FAN_IN), rel=1e-15)
+    assert np.abs(W).max() <= 1 / math.sqrt(FAN_IN)
+    assert W.var() * 3 * FAN_IN == pytest.approx(1, rel=0.01)
+    assert W.var() / (1 / FAN_IN) == pytest.approx(1 / 3, rel=0.01)           # LeCun: 1/n_in
+    assert W.var() / (2 / FAN_IN) == pytest.approx(1 / 6, rel=0.01)           # He: 2/n_in
+
+
+def test_pytorch_default_init_vanishes_in_a_deep_plain_net():
+    """The page: without normalization or residuals, 10 tanh layers with the default shrink the
+    activations to about 0.003 and ReLU ones to almost nothing."""
+    default = lambda n_in, n_out, rng: kaiming_uniform(n_in, n_out, rng, a=math.sqrt(5))  # noqa: E731
+    tanh = activation_stds(default, "tanh", np.random.default_rng(0))
+    relu = activation_stds(default, "relu", np.random.default_rng(0))
+    assert tanh[9] < 0.01 and relu[9] < 1e-3 and relu[-1] < 1e-10
+
+
+def test_xavier_for_tanh_decays_and_the_tanh_gain_five_thirds_keeps_the_scale():
+    """The correction on the page: tanh + Xavier decays 0.629 -> 0.097 over 50 layers; Xavier
+    times calculate_gain("tanh") = 5/3 settles near 0.65."""
+    xavier = activation_stds(xavier_normal, "tanh", np.random.default_rng(0))
+    assert round(float(xavier[0]), 3) == 0.629 and round(float(xavier[-1]), 3) == 0.097
+    gained = activation_stds(lambda a, b, r: calculate_gain("tanh") * xavier_normal(a, b, r), "tanh",
+                             np.random.default_rng(0))
+    assert np.all(np.abs(gained[10:] - 0.65) < 0.02)
+    assert gained[-1] / gained[9] == pytest.approx(1, abs=0.03)
+
+
+@pytest.mark.parametrize("fan_in,fan_out", [(5, 3), (3, 5), (4, 4), (1, 7), (7, 1)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+def test_orthogonal_has_orthonormal_rows_or_columns(fan_in, fan_out, gain):
+    W = orthogonal(fan_in, fan_out, np.random.default_rng(0), gain=gain)
+    assert W.shape == (fan_in, fan_out)
+    k = min(fan_in, fan_out)
+    gram = W.T @ W if fan_in >= fan_out else W @ W.T
+    np.testing.assert_allclose(gram, gain ** 2 * np.eye(k), atol=1e-12)
+    np.testing.assert_array_equal(W, orthogonal(fan_in, fan_out, np.random.default_rng(0), gain=gain))
+
+
+def test_orthogonal_is_uniform_not_biased_by_the_qr_signs():
+    """Without the sign fix QR returns R with a positive (or arbitrary) diagonal convention and
+    the first column is biased; with it the diagonal of Q has mean 0 (Haar measure)."""
+    diag = np.array([np.diag(orthogonal(6, 6, np.random.default_rng(s))) for s in range(400)])
+    assert np.all(np.abs(diag.mean(axis=0)) < 0.1)
+
+
+def test_orthogonal_keeps_the_norm_through_a_deep_linear_net():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 64))
+    h_orth, h_gauss = x.copy(), x.copy()
+    for _ in range(100):
+        h_orth = h_orth @ orthogonal(64, 64, rng)
+        h_gauss = h_gauss @ lecun_normal(64, 64, rng)
+    np.testing.assert_allclose(np.linalg.norm(h_orth, axis=1), np.linalg.norm(x, axis=1), rtol=1e-10)
+    spread = np.linalg.norm(h_gauss, axis=1) / np.linalg.norm(x, axis=1)
+    assert spread.max() / spread.min() > 2             # random Gaussian: norms drift apart
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: kaiming_uniform(0, 3, np.random.default_rng(0)), "^fan_in"),
+    (lambda: kaiming_uniform(3, 3, np.random.default_rng(0), a=float("inf")), "^a must"),
+    (lambda: kaiming_uniform(3, 3, 0), "^rng"),
+    (lambda: orthogonal(3, 0, np.random.default_rng(0)), "^fan_out"),
+    (lambda: orthogonal(3, 3, np.random.default_rng(0), gain="1"), "^gain"),
+    (lambda: fan_in_and_fan_out((3,)), "^shape"),
+    (lambda: fan_in_and_fan_out((3, 0, 2)), "^shape"),
+    (lambda: fan_in_and_fan_out(np.ones(3)), "^shape"),
+])
+def test_new_initializers_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_contract_defaults():
+    import inspect
+    assert inspect.signature(kaiming_uniform).parameters["a"].default == 0.0
+    assert inspect.signature(orthogonal).parameters["gain"].default == 1.0
+    assert inspect.signature(calculate_gain).parameters["param"].default is None
+
+
+@pytest.mark.parametrize("shape,fans", [((64, 3, 3, 3), (27, 576)), ((10, 784), (784, 10)),
+                                        ((8, 4, 5), (20, 40)), ((2, 3, 2, 2, 2), (24, 16))])
+def test_fan_in_of_a_convolution_is_channels_times_kernel(shape, fans):
+    assert fan_in_and_fan_out(shape) == fans
+    assert all(isinstance(v, numbers.Integral) for v in fan_in_and_fan_out(shape))
+
+
+def test_he_with_the_conv_fan_in_keeps_a_conv_outputs_variance():
+    """A 3×3 convolution over C channels is a matrix product with C·9 inputs per output."""
+    rng = np.random.default_rng(0)
+    c, f, k = 16, 32, 3
+    fan_in, _ = fan_in_and_fan_out((f, c, k, k))
+    w = he_normal(fan_in, f, rng)                          # (C·k·k, F): im2col layout
+    patches = rng.standard_normal((20000, fan_in))         # unit-variance inputs
+    z = patches @ w
+    assert z.var() == pytest.approx(2.0, rel=0.05)         # He: 2 · E[x²] = 2 for the next ReLU
+    wrong = he_normal(c, f, rng)                           # fan_in = C forgets the kernel:
+    z_wrong = patches @ np.vstack([wrong] * (k * k)) / 1   # same variance 2/C for all C·k·k rows
+    assert z_wrong.var() == pytest.approx(2.0 * k * k, rel=0.05)   # 9 times too large
+
+
+def test_gpt2_residual_scaling_keeps_the_stream_variance_bounded():
+    """Each of 2L residual branches adds an independent output of variance σ²: the stream's
+    variance is 1 + 2Lσ²; scaling the branch output weights by 1/√(2L) makes it 1 + σ²."""
+    rng = np.random.default_rng(0)
+    d, depth = 256, 24
+
+    def stream_var(scale):
+        x = rng.standard_normal((512, d))
+        for _ in range(2 * depth):
+            h = NORM.layernorm_forward(x, np.ones(d), np.zeros(d))[0]
+            x = x + np.tanh(h @ (rng.standard_normal((d, d)) / math.sqrt(d))) @ \
+                (rng.standard_normal((d, d)) / math.sqrt(d) * scale)
+        return x.var()
+
+    branch = np.tanh(rng.standard_normal((512, d))).var()               # ≈ 0.39
+    plain, scaled = stream_var(1.0), stream_var(1 / math.sqrt(2 * depth))
+    assert plain == pytest.approx(1 + 2 * depth * branch, rel=0.1)
+    assert scaled == pytest.approx(1 + branch, rel=0.05)
+
+
+def test_zero_gamma_makes_a_residual_block_start_as_the_identity():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 8))
+    W = he_normal(8, 8, rng)
+    bn_out, _, _, _ = NORM.batchnorm_forward(np.maximum(x @ W, 0) @ W, np.zeros(8), np.zeros(8),
+                                             np.zeros(8), np.ones(8))
+    np.testing.assert_array_equal(x + bn_out, x)
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.floats(-1e3, 1e3))
+def test_orthogonal_and_kaiming_are_finite_for_any_fans(fan_in, fan_out, a):
+    W = orthogonal(fan_in, fan_out, np.random.default_rng(0))
+    assert np.all(np.isfinite(W)) and np.all(np.abs(W) <= 1 + 1e-12)
+    K = kaiming_uniform(fan_in, fan_out, np.random.default_rng(0), a=a)
+    assert np.all(np.isfinite(K)) and np.abs(K).max() <= calculate_gain("leaky_relu", a) * math.sqrt(3 / fan_in)

@@ -253,10 +253,17 @@ def test_backward_rejects_a_cache_from_elsewhere():
             backward(X, wrong)
 
 
-@pytest.mark.parametrize("x,gamma,match", [(np.ones(3), P, "^x "), (X, np.ones(2), "^gamma")])
-def test_layernorm_rejects_bad_input(x, gamma, match):
+@pytest.mark.parametrize("x,gamma,beta,match", [
+    (np.ones(2), P, P, "^gamma must have the shape of the last 1 axes"),
+    (X, np.ones(2), P, "^gamma must have the shape of the last 1 axes"),
+    (X, np.ones((4, 3, 1)), P, "^gamma must have the shape of the last 3 axes"),
+    (X, np.float64(1.0), P, "^gamma must have at least one axis"),
+    (X, P, np.ones(2), "^beta must have the shape of gamma"),
+    (np.array(["a", "b", "c"]), P, P, "^x must be an array of real numbers"),
+])
+def test_layernorm_rejects_bad_input(x, gamma, beta, match):
     with pytest.raises(ValueError, match=match):
-        N.layernorm_forward(x, gamma, P)
+        N.layernorm_forward(x, gamma, beta)
 
 
 # ---------------------------------------------------------------- the Normalization page's claims
@@ -462,3 +469,289 @@ def test_layernorm_is_the_same_in_training_and_evaluation_and_a_batch_of_one_is_
     out, _ = N.layernorm_forward(x, np.ones(5), np.zeros(5))
     assert np.all(np.isfinite(out)) and abs(out.mean()) < 1e-12
     assert "train" not in inspect.signature(N.layernorm_forward).parameters
+
+
+
+# ---------------------------------------------------------------- LayerNorm per token, RMSNorm,
+# GroupNorm, InstanceNorm (issue 13: the contract additions, checked here against the formulas)
+
+def _ln_reference(x, gamma, beta, k, eps=1e-5):
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    return gamma * (x - mu) / np.sqrt(var + eps) + beta
+
+
+def test_layernorm_normalizes_each_token_of_an_nld_input(rng):
+    x = rng.normal(size=(2, 5, 8)) * rng.uniform(0.5, 4, size=(2, 5, 1)) + rng.normal(size=(2, 5, 1))
+    gamma, beta = rng.normal(size=8), rng.normal(size=8)
+    out, _ = N.layernorm_forward(x, gamma, beta)
+    np.testing.assert_allclose(out, _ln_reference(x, gamma, beta, 1), rtol=1e-12, atol=1e-12)
+    plain, _ = N.layernorm_forward(x, np.ones(8), np.zeros(8))
+    np.testing.assert_allclose(plain.mean(axis=-1), 0, atol=1e-12)           # every token
+    # the old snippet normalized all non-batch axes (5·8 values): a different answer
+    old = _ln_reference(x, np.ones(8), np.zeros(8), 2)
+    assert np.abs(old - plain).max() > 0.1
+    # one token does not see the others: changing token 0 leaves token 1 unchanged
+    x2 = x.copy()
+    x2[:, 0] = x2[:, 0] * 100 + 7
+    np.testing.assert_allclose(N.layernorm_forward(x2, gamma, beta)[0][:, 1:], out[:, 1:], rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape,k", [((2, 5, 4), 1), ((2, 5, 4), 2), ((3, 2, 3, 2), 3),
+                                     ((3, 2, 2, 3), 1), ((6,), 1)])
+def test_layernorm_over_the_last_gamma_ndim_axes_and_its_gradients(rng, shape, k):
+    x = rng.normal(size=shape) * 3
+    gamma, beta = rng.normal(size=shape[len(shape) - k:]), rng.normal(size=shape[len(shape) - k:])
+    dout = rng.normal(size=shape)
+    out, cache = N.layernorm_forward(x, gamma, beta)
+    np.testing.assert_allclose(out, _ln_reference(x, gamma, beta, k), rtol=1e-12, atol=1e-12)
+    dx, dgamma, dbeta = N.layernorm_backward(dout, cache)
+    assert dgamma.shape == gamma.shape and dbeta.shape == beta.shape
+
+    def loss(x_=x, gamma_=gamma, beta_=beta):
+        return np.sum(N.layernorm_forward(x_, gamma_, beta_)[0] * dout)
+
+    assert_grad(lambda v: loss(x_=v), x, dx)
+    assert_grad(lambda v: loss(gamma_=v), gamma, dgamma)
+    assert_grad(lambda v: loss(beta_=v), beta, dbeta)
+
+
+# RMSNorm
+
+@pytest.mark.parametrize("shape,k", [((4, 6), 1), ((2, 3, 5), 1), ((2, 3, 4), 2), ((5,), 1)])
+@pytest.mark.parametrize("eps", [None, 1e-5, 0.3])
+def test_rmsnorm_forward_and_gradients(rng, shape, k, eps):
+    x = rng.normal(size=shape) * 2 + 0.5
+    gamma = rng.normal(size=shape[len(shape) - k:])
+    dout = rng.normal(size=shape)
+    out, cache = N.rmsnorm_forward(x, gamma, eps=eps)
+    axes = tuple(range(len(shape) - k, len(shape)))
+    e = np.finfo(np.float64).eps if eps is None else eps
+    np.testing.assert_allclose(out, gamma * x / np.sqrt((x ** 2).mean(axis=axes, keepdims=True) + e),
+                               rtol=1e-12)
+    dx, dgamma = N.rmsnorm_backward(dout, cache)
+    assert dgamma.shape == gamma.shape
+
+    def loss(x_=x, gamma_=gamma):
+        return np.sum(N.rmsnorm_forward(x_, gamma_, eps=eps)[0] * dout)
+
+    assert_grad(lambda v: loss(x_=v), x, dx)
+    assert_grad(lambda v: loss(gamma_=v), gamma, dgamma)
+
+
+def test_rmsnorm_default_eps_is_the_dtypes_machine_epsilon():
+    assert inspect.signature(N.rmsnorm_forward).parameters["eps"].default is None
+    for dtype in (np.float64, np.float32):
+        x = np.array([[1e-9, 0.0]], dtype=dtype)          # mean square 5e-19: eps dominates
+        out, _ = N.rmsnorm_forward(x, np.ones(2, dtype))
+        assert out.dtype == dtype
+        expected = 1e-9 / np.sqrt(5e-19 + float(np.finfo(dtype).eps))
+        assert float(out[0, 0]) == pytest.approx(expected, rel=1e-5)
+    out, _ = N.rmsnorm_forward(np.zeros((2, 3)), np.ones(3))              # all zero: 0, not nan
+    assert np.all(out == 0)
+    out16, _ = N.rmsnorm_forward(np.array([[3.0, 4.0]], np.float16), np.ones(2, np.float16))
+    assert out16.dtype == np.float16
+    np.testing.assert_allclose(out16.astype(float), [[0.8485, 1.1314]], rtol=1e-3)
+
+
+def test_rmsnorm_is_layernorm_without_the_mean_and_beta(rng):
+    x = rng.normal(size=(4, 7))
+    x0 = x - x.mean(axis=-1, keepdims=True)                               # zero-mean rows
+    gamma = rng.normal(size=7)
+    np.testing.assert_allclose(N.rmsnorm_forward(x0, gamma, eps=1e-5)[0],
+                               N.layernorm_forward(x0, gamma, np.zeros(7))[0], rtol=1e-12)
+    # with a non-zero mean they differ: RMSNorm does not re-centre
+    assert not np.allclose(N.rmsnorm_forward(x + 3, gamma, eps=1e-5)[0],
+                           N.layernorm_forward(x + 3, gamma, np.zeros(7))[0])
+
+
+@given(arrays(np.float32, (3, 8), elements=st.floats(np.float32(-1e15), np.float32(1e15), width=32)),
+       st.floats(1e-3, 1e3))
+def test_rmsnorm_is_finite_and_scale_invariant_on_extreme_inputs(x, c):
+    out, cache = N.rmsnorm_forward(x, np.ones(8, np.float32))
+    assert out.dtype == np.float32 and np.all(np.isfinite(out))
+    assert np.all((out.astype(np.float64) ** 2).mean(axis=-1) <= 1 + 1e-5)   # rms of the output ≤ 1
+    dx, _ = N.rmsnorm_backward(np.ones_like(out), cache)
+    assert dx.dtype == np.float32 and np.all(np.isfinite(dx))
+    x64 = x.astype(np.float64)
+    big = np.sqrt((x64 ** 2).mean(axis=-1)) * min(c, 1.0) > 1e-3     # where ε is negligible
+    a = N.rmsnorm_forward(x64 * c, np.ones(8))[0][big]
+    b = N.rmsnorm_forward(x64, np.ones(8))[0][big]
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_rmsnorm_rejects_bad_input():
+    with pytest.raises(ValueError, match="^gamma must have the shape of the last 1 axes"):
+        N.rmsnorm_forward(X, np.ones(2))
+    with pytest.raises(ValueError, match="^eps"):
+        N.rmsnorm_forward(X, P, eps=-1.0)
+    _, cache = N.rmsnorm_forward(X, P)
+    with pytest.raises(ValueError, match="^dout"):
+        N.rmsnorm_backward(np.ones((4, 2)), cache)
+    with pytest.raises(ValueError, match="^cache must be the cache returned by rmsnorm_forward"):
+        N.rmsnorm_backward(X, N.layernorm_forward(X, P, P)[1])
+
+
+# GroupNorm and InstanceNorm
+
+@pytest.mark.parametrize("shape,groups", [((2, 6, 3, 2), 3), ((3, 4, 5), 2), ((2, 6), 2),
+                                          ((1, 6, 2, 2), 1), ((2, 3, 2, 2), 3)])
+def test_groupnorm_forward_and_gradients(rng, shape, groups):
+    x = rng.normal(size=shape) * 2 + 1
+    c = shape[1]
+    gamma, beta, dout = rng.normal(size=c), rng.normal(size=c), rng.normal(size=shape)
+    out, cache = N.groupnorm_forward(x, groups, gamma, beta)
+    xg = x.reshape(shape[0], groups, -1)
+    ref = ((xg - xg.mean(axis=2, keepdims=True)) / np.sqrt(xg.var(axis=2, keepdims=True) + 1e-5))
+    ref = ref.reshape(shape) * N._per_channel(gamma, len(shape)) + N._per_channel(beta, len(shape))
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    dx, dgamma, dbeta = N.groupnorm_backward(dout, cache)
+
+    def loss(x_=x, gamma_=gamma, beta_=beta):
+        return np.sum(N.groupnorm_forward(x_, groups, gamma_, beta_)[0] * dout)
+
+    assert_grad(lambda v: loss(x_=v), x, dx)
+    assert_grad(lambda v: loss(gamma_=v), gamma, dgamma)
+    assert_grad(lambda v: loss(beta_=v), beta, dbeta)
+
+
+def test_groupnorm_with_one_group_is_layernorm_and_with_c_groups_is_instancenorm(rng):
+    x = rng.normal(size=(3, 4, 2, 5)) * 3
+    gamma, beta = rng.normal(size=4), rng.normal(size=4)
+    g1, _ = N.groupnorm_forward(x, 1, None, None)
+    np.testing.assert_allclose(g1, N.layernorm_forward(x, np.ones((4, 2, 5)), np.zeros((4, 2, 5)))[0],
+                               rtol=1e-12, atol=1e-12)
+    gc, _ = N.groupnorm_forward(x, 4, gamma, beta)
+    inst, _ = N.instancenorm_forward(x, gamma, beta)
+    np.testing.assert_array_equal(gc, inst)
+
+
+def test_groupnorm_is_independent_of_the_batch(rng):
+    x = rng.normal(size=(4, 6, 3))
+    gamma, beta = rng.normal(size=6), rng.normal(size=6)
+    full, _ = N.groupnorm_forward(x, 2, gamma, beta)
+    one, _ = N.groupnorm_forward(x[2:3], 2, gamma, beta)                   # a batch of one
+    np.testing.assert_allclose(one[0], full[2], rtol=1e-12)
+
+
+def test_instancenorm_forward_and_gradients_through_groupnorm_backward(rng):
+    x = rng.normal(size=(2, 3, 4, 2)) * 2
+    gamma, beta, dout = rng.normal(size=3), rng.normal(size=3), rng.normal(size=x.shape)
+    out, cache = N.instancenorm_forward(x, gamma, beta)
+    mu, var = x.mean(axis=(2, 3), keepdims=True), x.var(axis=(2, 3), keepdims=True)
+    np.testing.assert_allclose(out, gamma[None, :, None, None] * (x - mu) / np.sqrt(var + 1e-5)
+                               + beta[None, :, None, None], rtol=1e-12, atol=1e-12)
+    dx, dgamma, dbeta = N.groupnorm_backward(dout, cache)
+
+    def loss(x_=x, gamma_=gamma):
+        return np.sum(N.instancenorm_forward(x_, gamma_, beta)[0] * dout)
+
+    assert_grad(lambda v: loss(x_=v), x, dx)
+    assert_grad(lambda v: loss(gamma_=v), gamma, dgamma)
+    plain, _ = N.instancenorm_forward(x, None, None)                       # no affine: 1 and 0
+    np.testing.assert_allclose(plain, (x - mu) / np.sqrt(var + 1e-5), rtol=1e-12, atol=1e-12)
+
+
+def test_batchnorm_of_a_single_image_is_instancenorm(rng):
+    """The page: BN in training on a (1, C, H, W) batch normalizes each channel over the
+    H·W values of the one sample, which is InstanceNorm (plus a running-statistics update)."""
+    x = rng.normal(size=(1, 3, 4, 4)) * 2 + 1
+    gamma, beta = rng.normal(size=3), rng.normal(size=3)
+    bn_out, _, _, _ = bn(x, gamma, beta, np.zeros(3), np.ones(3))
+    np.testing.assert_allclose(bn_out, N.instancenorm_forward(x, gamma, beta)[0], rtol=1e-12)
+    # with a second image, BN pools the two and no longer is
+    x2 = np.concatenate([x, rng.normal(size=(1, 3, 4, 4)) * 5])
+    assert not np.allclose(bn(x2, gamma, beta, np.zeros(3), np.ones(3))[0][:1],
+                           N.instancenorm_forward(x, gamma, beta)[0])
+
+
+@given(arrays(np.float64, (2, 4, 3), elements=st.floats(-1e6, 1e6)))
+def test_group_and_instance_norm_are_finite_on_extreme_and_constant_inputs(x):
+    for out, cache in (N.groupnorm_forward(x, 2, None, None), N.instancenorm_forward(x, None, None)):
+        assert np.all(np.isfinite(out))
+        assert np.all(np.abs(out) <= np.sqrt(6) + 1e-9)       # |x̂| ≤ √(M − 1) for M values
+        assert np.all(np.isfinite(N.groupnorm_backward(np.ones_like(out), cache)[0]))
+
+
+def test_group_and_instance_norm_keep_float32_and_do_not_modify_inputs(rng):
+    x = rng.normal(size=(2, 4, 3)).astype(np.float32)
+    g = np.ones(4, np.float32)
+    xb, gb = x.copy(), g.copy()
+    for out, cache in (N.groupnorm_forward(x, 2, g, g), N.instancenorm_forward(x, g, g)):
+        assert out.dtype == np.float32
+        assert all(a.dtype == np.float32 for a in N.groupnorm_backward(np.ones_like(out), cache))
+    out, cache = N.rmsnorm_forward(x, np.ones(3, np.float32))
+    N.rmsnorm_backward(out, cache)
+    np.testing.assert_array_equal(x, xb)
+    np.testing.assert_array_equal(g, gb)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: N.groupnorm_forward(np.ones((2, 6, 3)), 4, None, None), "^num_groups must divide"),
+    (lambda: N.groupnorm_forward(np.ones((2, 6, 3)), 0, None, None), "^num_groups must be an integer"),
+    (lambda: N.groupnorm_forward(np.ones((2, 6, 3)), True, None, None), "^num_groups must be an integer"),
+    (lambda: N.groupnorm_forward(np.ones((2, 6, 3)), 2, np.ones(3), None), "^gamma must have shape"),
+    (lambda: N.groupnorm_forward(np.ones((2, 6, 3)), 2, None, np.ones(5)), "^beta must have shape"),
+    (lambda: N.groupnorm_forward(np.ones(6), 2, None, None), "^x must have shape"),
+    (lambda: N.groupnorm_forward(np.ones((1, 2)), 2, None, None), "^x must have more than 1 value"),
+    (lambda: N.groupnorm_forward(np.ones((2, 6, 3)), 2, None, None, eps=0.0), "^eps"),
+    (lambda: N.instancenorm_forward(np.ones((2, 3)), None, None), "^x must have shape"),
+    (lambda: N.instancenorm_forward(np.ones((2, 3, 1, 1)), None, None), "^x must have more than 1 spatial"),
+    (lambda: N.groupnorm_backward(np.ones((2, 3)), N.layernorm_forward(X, P, P)[1]), "^cache must be"),
+    (lambda: N.groupnorm_backward(np.ones((2, 3)), N.groupnorm_forward(np.ones((2, 6, 3)), 2, None, None)[1]),
+     "^dout"),
+])
+def test_group_and_instance_norm_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_group_and_instance_norm_defaults_are_pytorchs():
+    for fn in (N.groupnorm_forward, N.instancenorm_forward):
+        assert inspect.signature(fn).parameters["eps"].default == 1e-5
+
+
+# Framework conventions for the running statistics
+
+def test_keras_momentum_099_is_pytorch_momentum_001(rng):
+    x = rng.normal(size=(16, 3)) + 2
+    rm, rv = rng.normal(size=3), rng.uniform(0.5, 2, size=3)
+    _, _, new_mean, _ = bn(x, np.ones(3), np.zeros(3), rm, rv, momentum=1 - 0.99)
+    np.testing.assert_allclose(new_mean, 0.99 * rm + 0.01 * x.mean(axis=0), rtol=1e-12)
+
+
+def test_pytorch_momentum_none_is_the_cumulative_average_momentum_1_over_t(rng):
+    rm, rv = np.zeros(2), np.ones(2)
+    means, vars_ = [], []
+    for t in range(1, 21):
+        x = rng.normal(size=(8, 2)) * t + t
+        means.append(x.mean(axis=0))
+        vars_.append(x.var(axis=0, ddof=1))
+        _, _, rm, rv = bn(x, np.ones(2), np.zeros(2), rm, rv, momentum=1 / t)
+    np.testing.assert_allclose(rm, np.mean(means, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(rv, np.mean(vars_, axis=0), rtol=1e-12)
+
+
+# Pre-LN vs Post-LN
+
+def _residual_stack(x, weights, placement):
+    ln = lambda h: N.layernorm_forward(h, np.ones(h.shape[-1]), np.zeros(h.shape[-1]))[0]  # noqa: E731
+    stds = []
+    for W in weights:
+        if placement == "post":
+            x = ln(x + np.tanh(x @ W))
+        else:
+            x = x + np.tanh(ln(x) @ W)
+        stds.append(x.std(axis=-1).mean())
+    return np.array(stds)
+
+
+def test_pre_ln_stream_grows_with_depth_post_ln_stays_normalized(rng):
+    d, depth = 64, 24
+    weights = [rng.normal(size=(d, d)) / np.sqrt(d) for _ in range(depth)]
+    x = rng.normal(size=(8, 10, d))
+    post = _residual_stack(x, weights, "post")
+    pre = _residual_stack(x, weights, "pre")
+    np.testing.assert_allclose(post, 1.0, rtol=1e-4)              # LN output: std 1 per token
+    assert np.all(np.diff(pre) > 0)                               # the stream keeps growing
+    assert 2.5 < pre[-1] / pre[0] < 4.5                           # roughly like √l: √24/√1 ≈ 4.9 at most

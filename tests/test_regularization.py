@@ -488,3 +488,244 @@ def test_ista_step_is_a_gradient_step_then_soft_threshold(rng):
 def test_lasso_lambda_max_rejects_bad_shapes(X, y, name):
     with pytest.raises(ValueError, match=name):
         R.lasso_lambda_max(X, y)
+
+
+# ---------------------------------------------------------------- issue 13: DropPath, mixup,
+# CutMix, L2 in the Hessian eigenbasis, early stopping, WD × BN, EMA/SWA, ηλ < 1, "often"
+
+import inspect  # noqa: E402
+
+from snippets import activations as A  # noqa: E402
+from snippets import normalization as N  # noqa: E402
+from snippets.gradcheck import numerical_gradient  # noqa: E402
+
+
+@pytest.mark.parametrize("shape", [(6,), (5, 3), (4, 2, 3, 3)])
+def test_drop_path_keeps_or_drops_whole_samples_and_scales_by_1_over_1_minus_p(shape):
+    x = np.random.default_rng(1).normal(size=shape)
+    out, mask = R.drop_path(x, 0.3, np.random.default_rng(2))
+    assert mask.shape == (shape[0],) + (1,) * (len(shape) - 1)
+    assert set(np.unique(mask)) <= {0.0, 1 / 0.7}
+    np.testing.assert_array_equal(out, x * mask)
+    for n in range(shape[0]):                                     # all or nothing per sample
+        assert np.all(out[n] == 0) or np.allclose(out[n], x[n] / 0.7)
+
+
+def test_drop_path_keeps_the_expectation_and_drops_a_fraction_p():
+    x = np.ones((200_000, 2))
+    out, mask = R.drop_path(x, 0.2, np.random.default_rng(0))
+    assert out.mean() == pytest.approx(1.0, abs=0.01)
+    assert np.mean(mask == 0) == pytest.approx(0.2, abs=0.005)
+
+
+def test_drop_path_evaluation_p0_and_p1():
+    x = np.arange(6.0).reshape(3, 2)
+    for out, mask in (R.drop_path(x, 0.5, np.random.default_rng(0), train=False),
+                      R.drop_path(x, 0.0, np.random.default_rng(0))):
+        np.testing.assert_array_equal(out, x)
+        np.testing.assert_array_equal(mask, np.ones((3, 1)))
+        assert out is not x
+    out, mask = R.drop_path(x, 1.0, np.random.default_rng(0))     # torchvision: all dropped
+    assert np.all(out == 0) and np.all(mask == 0) and np.all(np.isfinite(out))
+
+
+def test_drop_path_in_a_residual_block_gives_the_identity_for_a_dropped_sample():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(8, 4))
+    branch = np.tanh(x @ rng.normal(size=(4, 4)))
+    out, mask = R.drop_path(branch, 0.5, rng)
+    y = x + out
+    dropped = mask.ravel() == 0
+    assert dropped.any() and (~dropped).any()
+    np.testing.assert_array_equal(y[dropped], x[dropped])
+
+
+def test_drop_path_backward_is_dout_times_mask():
+    x = np.random.default_rng(4).normal(size=(5, 3))
+    dout = np.random.default_rng(5).normal(size=(5, 3))
+    _, mask = R.drop_path(x, 0.4, np.random.default_rng(6))
+    num = numerical_gradient(lambda v: np.sum(R.drop_path(v, 0.4, np.random.default_rng(6))[0] * dout), x.copy())
+    assert_grad(lambda v: np.sum(R.drop_path(v, 0.4, np.random.default_rng(6))[0] * dout), x, dout * mask)
+    np.testing.assert_allclose(num, dout * mask, atol=1e-8)
+
+
+def test_drop_path_keeps_float32_and_does_not_modify_x():
+    x = np.ones((4, 3), np.float32)
+    out, mask = R.drop_path(x, 0.5, np.random.default_rng(0))
+    assert out.dtype == mask.dtype == np.float32 and np.all(x == 1)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"p": 1.5}, "^p must"), ({"p": -0.1}, "^p must"), ({"rng": 0}, "^rng"),
+    ({"train": "True"}, "^train"), ({"x": np.float64(1.0)}, "^x must have a batch axis"),
+])
+def test_drop_path_rejects_bad_input(kwargs, match):
+    args = {"x": np.ones((2, 2)), "p": 0.5, "rng": np.random.default_rng(0), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        R.drop_path(**args)
+
+
+def test_mixup_blends_inputs_and_labels_with_one_lambda():
+    rng = np.random.default_rng(0)
+    x, labels = rng.normal(size=(6, 3, 2, 2)), rng.integers(0, 4, size=6)
+    y = np.eye(4)[labels]
+    perm = rng.permutation(6)
+    xm, ym = R.mixup(x, y, 0.3, perm)
+    np.testing.assert_allclose(xm, 0.3 * x + 0.7 * x[perm], rtol=1e-15)
+    np.testing.assert_allclose(ym.sum(axis=1), 1.0, rtol=1e-15)          # still a distribution
+    np.testing.assert_array_equal(R.mixup(x, y, 1.0, perm)[0], x)          # λ = 1: no mixing
+    np.testing.assert_array_equal(R.mixup(x, y, 0.0, perm)[1], y[perm])
+
+
+def test_mixup_cross_entropy_is_the_mix_of_the_two_losses():
+    rng = np.random.default_rng(1)
+    scores, y = rng.normal(size=(5, 3)), np.eye(3)[rng.integers(0, 3, size=5)]
+    perm, lam = rng.permutation(5), 0.6
+    _, ym = R.mixup(rng.normal(size=(5, 2)), y, lam, perm)
+    ce = lambda target: -np.sum(target * A.log_softmax(scores), axis=1)   # noqa: E731
+    np.testing.assert_allclose(ce(ym), lam * ce(y) + (1 - lam) * ce(y[perm]), rtol=1e-12)
+
+
+def test_mixup_lambda_from_beta_has_mean_one_half():
+    lam = np.random.default_rng(0).beta(0.2, 0.2, size=200_000)
+    assert lam.mean() == pytest.approx(0.5, abs=0.005)
+    assert np.mean((lam < 0.1) | (lam > 0.9)) > 0.6                    # α = 0.2: mostly near 0 or 1
+
+
+def test_cutmix_pastes_the_box_and_mixes_the_labels_by_area():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(3, 2, 5, 4)), np.eye(3)
+    perm = np.array([2, 0, 1])
+    xm, ym, lam = R.cutmix(x, y, (1, 1, 3, 2), perm)
+    assert lam == pytest.approx(1 - 6 / 20)
+    np.testing.assert_array_equal(xm[:, :, 1:4, 1:3], x[perm][:, :, 1:4, 1:3])
+    mask = np.ones((5, 4), bool)
+    mask[1:4, 1:3] = False
+    np.testing.assert_array_equal(xm[:, :, mask], x[:, :, mask])
+    np.testing.assert_allclose(ym, lam * y + (1 - lam) * y[perm], rtol=1e-15)
+    # the fraction of pixels that come from x is λ
+    assert np.mean(xm[0] == x[0]) == pytest.approx(lam)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: R.mixup(np.ones((3, 2)), np.ones((2, 2)), 0.5, np.arange(3)), "^y must have shape"),
+    (lambda: R.mixup(np.ones((3, 2)), np.ones(3), 0.5, np.arange(3)), "^y must be 2-D"),
+    (lambda: R.mixup(np.ones((3, 2)), np.ones((3, 2)), 1.5, np.arange(3)), "^lam"),
+    (lambda: R.mixup(np.ones((3, 2)), np.ones((3, 2)), 0.5, np.arange(3.0)), "^perm must be an integer"),
+    (lambda: R.mixup(np.ones((3, 2)), np.ones((3, 2)), 0.5, np.array([0, 1, 3])), "^perm must hold"),
+    (lambda: R.cutmix(np.ones((2, 1, 4, 4)), np.ones((2, 2)), (0, 0, 5, 1), np.arange(2)), "^box must lie"),
+    (lambda: R.cutmix(np.ones((2, 1, 4, 4)), np.ones((2, 2)), (0, 0, 1.0, 1), np.arange(2)), "^box must be"),
+    (lambda: R.cutmix(np.ones((2, 4, 4)), np.ones((2, 2)), (0, 0, 1, 1), np.arange(2)), "^x must have shape"),
+])
+def test_mixing_rejects_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@given(st.floats(0, 1), arrays(np.float64, (4, 3), elements=st.floats(-1e300, 1e300)))
+def test_mixup_is_finite_on_extreme_inputs(lam, x):
+    xm, ym = R.mixup(x, np.eye(4)[:, :3], lam, np.array([3, 2, 1, 0]))
+    assert np.all(np.isfinite(xm)) and np.all(np.abs(xm) <= np.abs(x).max() * (1 + 1e-15))
+
+
+def test_ridge_shrinks_each_hessian_eigendirection_by_s_over_s_plus_lambda():
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    s = np.array([100.0, 1.0, 0.1, 0.001])
+    H, w_star, lam = Q @ np.diag(s) @ Q.T, rng.normal(size=4), 0.1
+    w = R.ridge_solution(H, w_star, lam)
+    np.testing.assert_allclose(Q.T @ w, s / (s + lam) * (Q.T @ w_star), rtol=1e-10, atol=1e-14)
+    # the minimizer: the gradient of the regularized objective vanishes there
+    np.testing.assert_allclose(H @ (w - w_star) + lam * w, 0, atol=1e-12)
+    factors = s / (s + lam)
+    assert factors[0] > 0.99 and factors[-1] < 0.01           # kept vs removed
+
+
+def test_early_stopping_acts_like_l2_with_lambda_about_1_over_eta_t():
+    s = np.array([10.0, 1.0, 1e-2, 1e-4])
+    eta, t = 0.05, 200                                        # 1/(ηt) = 0.1
+    gd = 1 - (1 - eta * s) ** t                               # t GD steps from w = 0, eigenbasis
+    l2 = s / (s + 1 / (eta * t))
+    assert np.all(np.abs(gd[:2] - 1) < 0.01) and np.all(np.abs(l2[:2] - 1) < 0.1)   # stiff: kept
+    np.testing.assert_allclose(gd[2:], l2[2:], rtol=0.15)                            # flat: ≈ s/λ
+
+
+def test_weight_decay_factor_needs_eta_lambda_below_one():
+    w, g = np.array([1.0, -2.0]), np.zeros(2)
+    np.testing.assert_allclose(R.sgd_weight_decay_step(w, g, 0.5, 1.0), 0.5 * w)        # ηλ = 0.5: shrinks
+    np.testing.assert_allclose(R.sgd_weight_decay_step(w, g, 1.0, 1.5), -0.5 * w)       # ηλ = 1.5: flips
+    v = w
+    for _ in range(10):
+        v = R.sgd_weight_decay_step(v, g, 1.0, 2.5)                                      # ηλ = 2.5: |1 − ηλ| > 1
+    assert np.all(np.abs(v) > 50 * np.abs(w))
+
+
+def test_gradient_of_a_scale_invariant_layer_is_orthogonal_to_its_weights():
+    """With BN after x @ w, L(c w) = L(w): the gradient is orthogonal to w, so a plain SGD step
+    only grows ‖w‖ (‖w − ηg‖² = ‖w‖² + η²‖g‖²) and weight decay is what keeps it in check."""
+    rng = np.random.default_rng(0)
+    x, target = rng.normal(size=(16, 5)), rng.normal(size=16)
+
+    def loss(w):
+        out, _, _, _ = N.batchnorm_forward((x @ w)[:, None], np.ones(1), np.zeros(1), np.zeros(1), np.ones(1),
+                                           eps=1e-12)
+        return 0.5 * np.sum((out[:, 0] - target) ** 2)
+
+    w = rng.normal(size=5)
+    g = numerical_gradient(loss, w.copy())
+    assert abs(w @ g) < 1e-6 * np.linalg.norm(w) * np.linalg.norm(g)
+    assert loss(3 * w) == pytest.approx(loss(w), rel=1e-9)
+    eta = 0.1
+    assert np.sum((w - eta * g) ** 2) == pytest.approx(np.sum(w ** 2) + eta ** 2 * np.sum(g ** 2), rel=1e-6)
+    norms = {}
+    for lam in (0.0, 0.05):
+        v = w.copy()
+        for _ in range(300):
+            v = R.sgd_weight_decay_step(v, numerical_gradient(loss, v.copy()), 0.5, lam)
+        norms[lam] = np.linalg.norm(v)
+    assert norms[0.0] > np.linalg.norm(w)                      # without decay the norm only grows
+    assert norms[0.05] < norms[0.0]
+
+
+def test_ema_and_swa_updates_follow_pytorch():
+    avg, p = np.array([1.0, 2.0]), np.array([3.0, -2.0])
+    np.testing.assert_allclose(R.ema_update(avg, p, 0.99), 0.99 * avg + 0.01 * p, rtol=1e-15)
+    assert inspect.signature(R.ema_update).parameters["decay"].default == 0.999
+    rng = np.random.default_rng(0)
+    params = rng.normal(size=(7, 3))
+    avg = np.zeros(3)
+    for n, q in enumerate(params):
+        avg = R.swa_update(avg, q, n)
+    np.testing.assert_allclose(avg, params.mean(axis=0), rtol=1e-12)
+
+
+def test_ema_averages_out_the_noise_of_sgd_iterates():
+    rng = np.random.default_rng(0)
+    iterates = 1.0 + 0.3 * rng.normal(size=(3000, 4))        # noisy weights around the optimum 1
+    ema = iterates[0]
+    for q in iterates[1:]:
+        ema = R.ema_update(ema, q, 0.99)
+    assert np.abs(ema - 1).max() < 0.1 < np.abs(iterates[-1] - 1).max()
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: R.ema_update(np.ones(2), np.ones(3)), "^param must have the shape of avg"),
+    (lambda: R.ema_update(np.ones(2), np.ones(2), 1.5), "^decay"),
+    (lambda: R.swa_update(np.ones(2), np.ones(2), -1), "^n_averaged"),
+    (lambda: R.ridge_solution(np.ones((2, 3)), np.ones(2), 1.0), "^H must be a symmetric"),
+    (lambda: R.ridge_solution(np.array([[1.0, 2.0], [0.0, 1.0]]), np.ones(2), 1.0), "^H must be a symmetric"),
+    (lambda: R.ridge_solution(np.eye(2), np.ones(2), -1.0), "^lam"),
+])
+def test_new_regularization_helpers_reject_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_l1_solution_need_not_lie_on_a_corner():
+    """The page says a contour *often* touches the diamond at a corner, not always: for
+    ½‖w − (1.5, 1.2)‖² + 0.5‖w‖₁ the minimizer is (1.0, 0.7), with no zero weight; with
+    λ = 1.3 the second weight is exactly 0."""
+    w = R.soft_threshold(np.array([1.5, 1.2]), 0.5)
+    np.testing.assert_allclose(w, [1.0, 0.7], rtol=1e-15)
+    assert np.all(w != 0)
+    assert R.soft_threshold(np.array([1.5, 1.2]), 1.3).tolist()[1] == 0.0
