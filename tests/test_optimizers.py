@@ -1352,7 +1352,7 @@ def test_newton_schulz_does_not_depend_on_the_gradients_scale(scale, seed, bf16)
 def test_newton_schulz_of_a_gradient_below_eps_is_not_normalized():
     G = np.eye(3, 2) * 1e-9                            # ‖G‖_F = 1.4e-9 < ε: divided by ε instead
     np.testing.assert_allclose(newton_schulz(G, ns_steps=0), G / 1e-7, rtol=1e-12)
-    assert np.abs(newton_schulz(G)).max() < 0.2
+    assert np.abs(newton_schulz(G * 1e-2)).max() < 0.1            # s = 1e-4: far from 1 after 5 steps
 
 
 def test_newton_schulz_of_zero_is_zero():
