@@ -295,6 +295,7 @@ class RAdam(_Optimizer):
         self.eps = as_real(eps, "eps", low=0.0)
         self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
         self.m, self.v = 0.0, 0.0
+        self.rho_t = None                 # ρ_t of the last step
         self.rect = None                  # r_t of the last step (None: an un-adapted step)
 
     def step(self, param, grad):
@@ -307,7 +308,7 @@ class RAdam(_Optimizer):
         bias_correction1, bias_correction2 = 1 - beta1 ** t, 1 - beta2 ** t
         m_hat = self.m / bias_correction1
         rho_inf = 2 / (1 - beta2) - 1
-        rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
+        rho_t = self.rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
         if rho_t > 5.0:
             self.rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                                   / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
@@ -348,6 +349,7 @@ class NAdam(_Optimizer):
         self.momentum_decay = as_real(momentum_decay, "momentum_decay", low=0.0)
         self.m, self.v = 0.0, 0.0
         self.mu_product = 1.0             # Π_{i ≤ t} μ_i
+        self.mu = self.mu_next = None     # μ_t and μ_{t+1} of the last step
 
     def step(self, param, grad):
         param, grad = self._inputs(param, grad)
@@ -355,8 +357,8 @@ class NAdam(_Optimizer):
         bias_correction2 = 1 - beta2 ** t
         if self.weight_decay != 0:
             grad = grad + self.weight_decay * param
-        mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
-        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        mu = self.mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = self.mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
         self.mu_product = self.mu_product * mu
         self.m = _lerp(self.m, grad, 1 - beta1)
         self.v = self.v * beta2 + (1 - beta2) * grad * grad

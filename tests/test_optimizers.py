@@ -1660,9 +1660,9 @@ MEMORY = {   # the page's table: label -> optimizer
 
 
 def test_memory_per_parameter_table_on_both_pages():
-    """State numbers per parameter k, counted from each optimizer's arrays after one step; bytes per
-    parameter with fp32 weights and gradients 4(2 + k); mixed precision (fp16/bf16 weights and
-    gradients, fp32 master weights and state) 2 + 2 + 4 + 4k — 16 for Adam, as in ZeRO."""
+    """State arrays per parameter k, counted from each optimizer's arrays after one step; 4k bytes
+    of state, 8 + 4k in training with the weights and gradients (fp32: 4 + 4; mixed precision:
+    2 + 2 + a 4-byte master copy, the same 8) — 16 for Adam, as in ZeRO; 7e9 · 16 B = 112 GB."""
     from tools.pages import DOCS
 
     counts = {}
@@ -1671,9 +1671,10 @@ def test_memory_per_parameter_table_on_both_pages():
         opt.step(np.zeros((4, 5)), np.ones((4, 5)))
         counts[label] = _state_floats(opt, 20)
     assert counts["Adam / AdamW"] == 2 and counts["Lion"] == 1 and counts["SGD"] == 0
-    assert 2 + 2 + 4 + 4 * counts["Adam / AdamW"] == 16
+    assert 2 + 2 + 4 + 4 * counts["Adam / AdamW"] == 4 + 4 + 4 * counts["Adam / AdamW"] == 16
+    assert 7e9 * 16 / 1e9 == 112
     for lang in ("en", "zh"):
         text = (DOCS / lang / "optimizers.md").read_text()
         rows = dict((m.group(1).strip(), tuple(int(x) for x in m.groups()[1:]))
                     for m in re.finditer(r"^\| ([A-Za-z /+]+?) \| (\d) \| (\d+) \| (\d+) \|$", text, re.M))
-        assert rows == {label: (k, 4 * (2 + k), 8 + 4 * k) for label, k in counts.items()}, lang
+        assert rows == {label: (k, 4 * k, 8 + 4 * k) for label, k in counts.items()}, lang
