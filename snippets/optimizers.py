@@ -310,9 +310,9 @@ class RAdam(_Optimizer):
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = self.rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
         if rho_t > 5.0:
-            self.rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                                  / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            adaptive = math.sqrt(bias_correction2) / (np.sqrt(self.v) + self.eps)
+            self.rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5     # ** 0.5 as torch
+            adaptive = bias_correction2 ** 0.5 / (np.sqrt(self.v) + self.eps)
             return param - m_hat * self.lr * adaptive * self.rect
         self.rect = None
         return param - m_hat * self.lr
