@@ -251,6 +251,325 @@ class AdamW(Adam):
 # --8<-- [end:AdamW]
 
 
+
+def _lerp(start, end, weight):
+    """start + weight·(end − start), evaluated the way ``torch.lerp`` does (from the nearer end),
+    so that the moving averages below round like torch.optim's ``lerp_`` in float64."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
+
+
+# --8<-- [start:RAdam]
+class RAdam(_Optimizer):
+    """Rectified Adam (Liu et al., 2020) as ``torch.optim.RAdam`` (L2 weight decay, as torch's
+    default ``decoupled_weight_decay=False``):
+
+        g ← g + λθ;   m ← β1 m + (1 − β1) g;   v ← β2 v + (1 − β2) g²;   m̂ = m / (1 − β1ᵗ)
+        ρ∞ = 2/(1 − β2) − 1,   ρ_t = ρ∞ − 2t β2ᵗ / (1 − β2ᵗ)       (length of v's average)
+        ρ_t > 5:  r_t = √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t))
+                  θ ← θ − η m̂ r_t √(1 − β2ᵗ) / (√v + ε)          (ε added to √v, not to √v̂)
+        else:     θ ← θ − η m̂                                     (momentum SGD, no division)
+
+    While v rests on too few gradients for its variance to be finite, RAdam does not divide by
+    it at all: a built-in warm-up. With β2 = 0.999, ρ_t ≈ t for small t: the first 5 steps are
+    momentum steps of size η|m̂| (here η·2 = 0.2), the adaptive step starts at t = 6 with a
+    rectification r₆ ≈ 0.026, and r_t → 1 as t grows.
+
+    >>> opt, theta = RAdam(lr=0.1), np.array([1.0])
+    >>> for t in range(7):
+    ...     theta = opt.step(theta, grad=np.array([2.0]))
+    ...     print(t + 1, theta.round(4).tolist(), opt.rect and round(opt.rect, 4))
+    1 [0.8] None
+    2 [0.6] None
+    3 [0.4] None
+    4 [0.2] None
+    5 [0.0] None
+    6 [-0.0026] 0.0258
+    7 [-0.0059] 0.0327
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        self.betas = _betas(betas)
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+        self.m, self.v = 0.0, 0.0
+        self.rho_t = None                 # ρ_t of the last step
+        self.rect = None                  # r_t of the last step (None: an un-adapted step)
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        beta1, beta2, t = *self.betas, self.t
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param
+        self.m = _lerp(self.m, grad, 1 - beta1)
+        self.v = self.v * beta2 + (1 - beta2) * grad * grad
+        bias_correction1, bias_correction2 = 1 - beta1 ** t, 1 - beta2 ** t
+        m_hat = self.m / bias_correction1
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = self.rho_t = rho_inf - 2 * t * beta2 ** t / bias_correction2
+        if rho_t > 5.0:
+            self.rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5     # ** 0.5 as torch
+            adaptive = bias_correction2 ** 0.5 / (np.sqrt(self.v) + self.eps)
+            return param - m_hat * self.lr * adaptive * self.rect
+        self.rect = None
+        return param - m_hat * self.lr
+# --8<-- [end:RAdam]
+
+
+# --8<-- [start:NAdam]
+class NAdam(_Optimizer):
+    """Adam with Nesterov momentum (Dozat, 2016) as ``torch.optim.NAdam`` (L2 weight decay):
+
+        g ← g + λθ;   μ_t = β1 (1 − ½·0.96^(t ψ)),   μ_{t+1} = β1 (1 − ½·0.96^((t+1) ψ))
+        m ← β1 m + (1 − β1) g;   v ← β2 v + (1 − β2) g²;   d = √(v / (1 − β2ᵗ)) + ε
+        θ ← θ − η (1 − μ_t) / (1 − Π_{i≤t} μ_i) · g/d − η μ_{t+1} / (1 − Π_{i≤t+1} μ_i) · m/d
+
+    ψ (momentum_decay, 4e-3) warms the momentum coefficient μ_t up from β1/2 towards β1. The
+    first term is the current gradient, the second the momentum it is about to add: the
+    look-ahead of Nesterov, applied to Adam's numerator.
+
+    >>> opt, theta = NAdam(lr=0.1), np.array([1.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=np.array([2.0]))
+    ...     print(t + 1, theta.round(4).tolist())
+    1 [0.8944]
+    2 [0.816]
+    3 [0.7428]
+    """
+
+    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 momentum_decay=4e-3):
+        super().__init__(lr)
+        self.betas = _betas(betas)
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+        self.momentum_decay = as_real(momentum_decay, "momentum_decay", low=0.0)
+        self.m, self.v = 0.0, 0.0
+        self.mu_product = 1.0             # Π_{i ≤ t} μ_i
+        self.mu = self.mu_next = None     # μ_t and μ_{t+1} of the last step
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        beta1, beta2, t = *self.betas, self.t
+        bias_correction2 = 1 - beta2 ** t
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param
+        mu = self.mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+        mu_next = self.mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+        self.mu_product = self.mu_product * mu
+        self.m = _lerp(self.m, grad, 1 - beta1)
+        self.v = self.v * beta2 + (1 - beta2) * grad * grad
+        denom = np.sqrt(self.v / bias_correction2) + self.eps
+        mu_product_next = self.mu_product * mu_next
+        param = param + (-self.lr * (1.0 - mu) / (1.0 - self.mu_product)) * (grad / denom)
+        return param + (-self.lr * mu_next / (1.0 - mu_product_next)) * (self.m / denom)
+# --8<-- [end:NAdam]
+
+
+# --8<-- [start:Adadelta]
+class Adadelta(_Optimizer):
+    """Adadelta (Zeiler, 2012) as ``torch.optim.Adadelta`` (L2 weight decay):
+
+        g ← g + λθ
+        s ← ρ s + (1 − ρ) g²                       (average of g², as RMSProp; s₀ = 0)
+        Δ = √(u + ε) / √(s + ε) · g                (ε INSIDE both roots)
+        u ← ρ u + (1 − ρ) Δ²                       (average of the squared updates; u₀ = 0)
+        θ ← θ − η Δ                                (η = 1.0 by default)
+
+    The ratio of the two RMS values gives Δ the units of θ, so no learning rate is needed in
+    Zeiler's form (η = 1). Because u starts at 0, the first steps are tiny: √ε/√(s + ε) · g,
+    whatever the gradient's scale (about 0.0032 for g = 2, ρ = 0.9).
+
+    >>> opt, theta = Adadelta(), np.array([1.0])
+    >>> for t in range(3):
+    ...     theta = opt.step(theta, grad=np.array([2.0]))
+    ...     print(t + 1, theta.round(6).tolist())
+    1 [0.996838]
+    2 [0.993593]
+    3 [0.990293]
+    """
+
+    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+        super().__init__(lr)
+        self.rho = as_real(rho, "rho", low=0.0, high=1.0)
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+        self.square_avg, self.acc_delta = 0.0, 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        if self.weight_decay != 0:
+            grad = grad + self.weight_decay * param
+        rho = self.rho
+        if self.t == 1:                   # state in the parameter's dtype (a float32 run stays float32)
+            self.square_avg, self.acc_delta = np.zeros_like(grad), np.zeros_like(grad)
+        self.square_avg = self.square_avg * rho + (1 - rho) * grad * grad
+        std = np.sqrt(self.square_avg + self.eps)
+        delta = np.sqrt(self.acc_delta + self.eps) / std * grad
+        self.acc_delta = self.acc_delta * rho + (1 - rho) * delta * delta
+        return param - self.lr * delta
+# --8<-- [end:Adadelta]
+
+
+# --8<-- [start:Lion]
+class Lion(_Optimizer):
+    """Lion, "EvoLved Sign Momentum" (Chen et al., 2023, Algorithm 2), decoupled weight decay:
+
+        c = β1 m + (1 − β1) g                      (interpolation used for THIS step)
+        θ ← θ − η (sign(c) + λθ)                   (every coordinate moves by exactly η, or 0)
+        m ← β2 m + (1 − β2) g                      (the momentum kept: a slower average)
+
+    One state array (m) instead of Adam's two, and a step whose size does not depend on the
+    gradient's scale. Its updates are larger in norm than Adam's, so the paper uses a learning
+    rate 3–10 times smaller than AdamW's and a decay λ 3–10 times larger (same product ηλ).
+
+    Below, a gradient of 3 and one of −0.001 both move θ by η = 0.1; at step 3 the second
+    gradient is 0 and θ still moves, because c = β1 m is not.
+
+    >>> opt, theta = Lion(lr=0.1), np.array([1.0, 1.0])
+    >>> for g in ([3.0, -0.001], [-1.0, -0.001], [-1.0, 0.0]):
+    ...     theta = opt.step(theta, grad=np.array(g))
+    ...     print(opt.t, theta.round(4).tolist())
+    1 [0.9, 1.1]
+    2 [1.0, 1.2]
+    3 [1.1, 1.3]
+    """
+
+    def __init__(self, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+        super().__init__(lr)
+        self.betas = _betas(betas)
+        self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+        self.m = 0.0
+
+    def step(self, param, grad):
+        param, grad = self._inputs(param, grad)
+        beta1, beta2 = self.betas
+        update = np.sign(beta1 * self.m + (1 - beta1) * grad)
+        self.m = beta2 * self.m + (1 - beta2) * grad
+        return param - self.lr * (update + self.weight_decay * param)
+# --8<-- [end:Lion]
+
+
+def _bfloat16(x):
+    """x rounded to bfloat16 (kept in a float array) as torch rounds it: float64 → float32 →
+    bfloat16, each round-to-nearest-even; bfloat16 keeps 8 significant bits."""
+    x32 = np.asarray(x, dtype=np.float32)
+    bits = x32.view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)
+    out = rounded.view(np.float32)
+    return np.where(np.isfinite(x32), out, x32)
+
+
+# --8<-- [start:newton_schulz]
+def newton_schulz(G, ns_coefficients=(3.4445, -4.775, 2.0315), ns_steps=5, eps=1e-7,
+                  bfloat16=False):
+    """Orthogonalize a matrix by the quintic Newton–Schulz iteration of Muon:
+
+        X₀ = G / max(‖G‖_F, ε)                    (now every singular value is ≤ 1)
+        A = X Xᵀ,   X ← a X + (b A + c A²) X      (k = ns_steps times; (a, b, c) = ns_coefficients)
+
+    On the SVD X = U S Vᵀ one iteration maps each singular value s to p(s) = a s + b s³ + c s⁵
+    and keeps U and V; the coefficients make p steep at 0, so 5 steps take every s in
+    [0.003, 1] into [0.68, 1.20]: the result is close to U Vᵀ, the orthogonal factor of G
+    (not equal to it: the iteration trades accuracy for speed). A matrix with
+    more rows than columns is transposed first, so A is the smaller Gram matrix.
+    ``bfloat16=True`` rounds every intermediate to bfloat16 as ``torch.optim.Muon`` computes it.
+
+    >>> G = np.array([[3.0, 0.0], [0.0, 0.1]])        # singular values 3 and 0.1
+    >>> newton_schulz(G).round(3).tolist()            # both near 1 (U = V = I here)
+    [[0.697, 0.0], [0.0, 1.129]]
+    """
+    G = as_float_array(G, "G", ndim=2)
+    try:
+        a, b, c = (as_real(x, "ns_coefficients") for x in ns_coefficients)
+    except TypeError:
+        raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got {ns_coefficients!r}") from None
+    except ValueError as err:
+        if "real number" in str(err) or "finite" in str(err):
+            raise
+        raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got {ns_coefficients!r}") from None
+    ns_steps = as_int(ns_steps, "ns_steps", low=0)
+    if ns_steps >= 100:
+        raise ValueError(f"ns_steps must be below 100 (as in torch.optim.Muon), got {ns_steps}")
+    eps = as_real(eps, "eps", low=0.0)
+    bfloat16 = as_flag(bfloat16, "bfloat16")
+    r = _bfloat16 if bfloat16 else (lambda x: x)
+    tall = G.shape[0] > G.shape[1]
+    X = r(G.T if tall else G).astype(np.float64 if bfloat16 else G.dtype)
+    if bfloat16:     # torch sums the squares in float32: below ~1e-22 or above ~1e19 the norm is 0 or inf
+        X32 = X.astype(np.float32)
+        with np.errstate(over="ignore", under="ignore"):
+            norm = float(r(np.sqrt(np.sum(X32 * X32, dtype=np.float32))))
+    else:
+        norm = float(np.linalg.norm(X))
+    with np.errstate(invalid="ignore"):
+        X = r(X / max(norm, float(r(eps))))
+    for _ in range(ns_steps):
+        A = r(X @ X.T)
+        B = r(b * A + c * (A @ A))
+        X = r(a * X + B @ X)
+    X = X.T if tall else X
+    return X.astype(G.dtype)
+# --8<-- [end:newton_schulz]
+
+
+# --8<-- [start:Muon]
+class Muon(_Optimizer):
+    """Muon (Jordan et al., 2024) as ``torch.optim.Muon`` with its default ``adjust_lr_fn``, for
+    ONE 2-D parameter (a weight matrix of shape (A, B), e.g. (fan_out, fan_in)):
+
+        b ← μ b + (1 − μ) g                                   (momentum as an average; b₀ = 0)
+        u = (1 − μ) g + μ b   if nesterov,  else  u = b
+        O = NewtonSchulz(u)                                   (≈ the orthogonal factor U Vᵀ of u)
+        θ ← θ (1 − ηλ) − η √max(1, A/B) · O                   (decoupled decay, default λ = 0.1)
+
+    Every singular value of the update is about η: the step changes the matrix by about the
+    same amount in every direction, whatever the gradient's spectrum. torch.optim runs the
+    Newton–Schulz iteration in bfloat16, and so does this class (``newton_schulz(...,
+    bfloat16=True)``): its result agrees with torch to bfloat16's 8 bits, not to float64.
+    Biases, gains and embeddings are not 2-D weight matrices of a hidden layer: give them to
+    AdamW.
+
+    >>> opt = Muon(lr=0.02, weight_decay=0.0)
+    >>> theta = opt.step(np.zeros((2, 2)), grad=np.array([[3.0, 0.0], [0.0, 0.1]]))
+    >>> theta.round(5).tolist()                       # −0.02 · NewtonSchulz(g) in bfloat16
+    [[-0.01375, 0.0], [0.0, -0.02266]]
+    """
+
+    def __init__(self, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+                 ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5):
+        super().__init__(lr)
+        self.weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+        self.momentum = as_real(momentum, "momentum", low=0.0)
+        self.nesterov = as_flag(nesterov, "nesterov")
+        if not isinstance(ns_coefficients, (tuple, list)) or len(ns_coefficients) != 3:
+            raise ValueError(f"ns_coefficients must be three numbers (a, b, c), got {ns_coefficients!r}")
+        self.ns_coefficients = tuple(as_real(c, "ns_coefficients") for c in ns_coefficients)
+        self.eps = as_real(eps, "eps", low=0.0)
+        self.ns_steps = as_int(ns_steps, "ns_steps", low=0)
+        if self.ns_steps >= 100:
+            raise ValueError(f"ns_steps must be below 100 (as in torch.optim.Muon), got {ns_steps}")
+        self.buf = None
+
+    def step(self, param, grad):
+        param = as_float_array(param, "param")
+        if param.ndim != 2:
+            raise ValueError(f"param must be a 2-D matrix for Muon (use AdamW for biases, gains and "
+                             f"embeddings), got shape {param.shape}")
+        param, grad = self._inputs(param, grad)
+        mu = self.momentum
+        self.buf = _lerp(np.zeros_like(grad) if self.buf is None else self.buf, grad, 1 - mu)
+        update = _lerp(grad, self.buf, mu) if self.nesterov else self.buf
+        update = newton_schulz(update, self.ns_coefficients, self.ns_steps, self.eps, bfloat16=True)
+        rows, cols = param.shape
+        adjusted_lr = self.lr * math.sqrt(max(1, rows / cols))
+        return param * (1 - self.lr * self.weight_decay) + (-adjusted_lr) * update
+# --8<-- [end:Muon]
+
+
 # Textbook forms ------------------------------------------------------------------------------
 
 
@@ -545,6 +864,137 @@ def warmup_lr(base_lr, t, warmup_steps):
     warmup_steps = as_int(warmup_steps, "warmup_steps", low=1)
     return base_lr * min(1.0, (t + 1) / warmup_steps)
 # --8<-- [end:warmup_lr]
+
+
+# --8<-- [start:inverse_sqrt_lr]
+def inverse_sqrt_lr(base_lr, t, warmup_steps):
+    """Linear warm-up to η₀, then decay like 1/√t (the schedule of the original Transformer):
+
+        η(t) = η₀ · min((t + 1)/W,  √(W / (t + 1)))          (t = 0, 1, …; peak η₀ at t + 1 = W)
+
+    Vaswani et al. (2017) write it as d_model^(−1/2) · min(n^(−1/2), n · W^(−3/2)) with n = t + 1:
+    the same curve with η₀ = (d_model · W)^(−1/2). It never reaches 0, so it needs no total
+    number of steps in advance (unlike cosine or one-cycle).
+
+    >>> [round(inverse_sqrt_lr(1.0, t, warmup_steps=4), 4) for t in (0, 1, 3, 15, 63)]
+    [0.25, 0.5, 1.0, 0.5, 0.25]
+    """
+    base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
+    t = as_int(t, "t", low=0)
+    warmup_steps = as_int(warmup_steps, "warmup_steps", low=1)
+    n = t + 1
+    return base_lr * min(n / warmup_steps, math.sqrt(warmup_steps / n))
+# --8<-- [end:inverse_sqrt_lr]
+
+
+# --8<-- [start:one_cycle_lr]
+def one_cycle_lr(max_lr, t, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4):
+    """The one-cycle policy (Smith, 2018) as ``torch.optim.lr_scheduler.OneCycleLR`` with its
+    defaults (cosine annealing, two phases), at step t = 0, 1, …, total_steps:
+
+        η_start = max_lr / div_factor,   η_end = η_start / final_div_factor,   T₁ = pct_start·T − 1
+        t ≤ T₁:  η = cos_anneal(η_start → max_lr, t / T₁)                      (warm-up)
+        t > T₁:  η = cos_anneal(max_lr → η_end, (t − T₁) / (T − 1 − T₁))       (annealing)
+        cos_anneal(a → b, p) = b + (a − b)(1 + cos πp)/2
+
+    Up to a large rate for about 30% of training, then down to almost 0 (max_lr/25/10⁴).
+
+    >>> [round(one_cycle_lr(1.0, t, total_steps=10), 4) for t in (0, 2, 5, 9)]
+    [0.04, 1.0, 0.6113, 0.0]
+    """
+    max_lr = as_real(max_lr, "max_lr", low=0.0, low_open=True)
+    total_steps = as_int(total_steps, "total_steps", low=1)
+    t = as_int(t, "t", low=0)
+    if t > total_steps:
+        raise ValueError(f"t must be at most total_steps = {total_steps} (as OneCycleLR), got {t}")
+    pct_start = as_real(pct_start, "pct_start", low=0.0, high=1.0, high_open=True)
+    div_factor = as_real(div_factor, "div_factor", low=0.0, low_open=True)
+    final_div_factor = as_real(final_div_factor, "final_div_factor", low=0.0, low_open=True)
+    warm_end = pct_start * total_steps - 1
+    if warm_end == 0:
+        raise ValueError(f"pct_start * total_steps must not be 1 (a warm-up phase of length 0), "
+                         f"got pct_start={pct_start}, total_steps={total_steps}")
+    initial_lr = max_lr / div_factor
+    min_lr = initial_lr / final_div_factor
+
+    def cos_anneal(start, end, pct):
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+    if t <= warm_end:
+        return cos_anneal(initial_lr, max_lr, t / warm_end)
+    return cos_anneal(max_lr, min_lr, (t - warm_end) / (total_steps - 1 - warm_end))
+# --8<-- [end:one_cycle_lr]
+
+
+# --8<-- [start:linear_scaling_lr]
+def linear_scaling_lr(base_lr, batch_size, base_batch_size=256):
+    """The linear scaling rule (Goyal et al., 2017): k times the batch, k times the rate,
+
+        η = η₀ · B / B₀                            (ImageNet/ResNet: 0.1 per 256 images)
+
+    k small SGD steps θ − η Σ_j g(θ_j) are about one step θ − kη ḡ when the gradient changes
+    little over k steps; it breaks down early in training (hence warm-up) and for very large B.
+
+    >>> linear_scaling_lr(0.1, 8192)
+    3.2
+    """
+    base_lr = as_real(base_lr, "base_lr", low=0.0, low_open=True)
+    batch_size = as_int(batch_size, "batch_size", low=1)
+    base_batch_size = as_int(base_batch_size, "base_batch_size", low=1)
+    return base_lr * batch_size / base_batch_size
+# --8<-- [end:linear_scaling_lr]
+
+
+# --8<-- [start:accumulate_gradients]
+def accumulate_gradients(micro_grads, micro_sizes):
+    """Gradient accumulation: the gradient of a batch of B = Σ n_k examples from K micro-batches,
+    each gradient g_k the MEAN over its n_k examples (what ``loss.backward()`` gives for a mean loss):
+
+        g = Σ_k (n_k / B) g_k                      (= (1/K) Σ_k g_k when all n_k are equal)
+
+    In PyTorch: ``(loss_k * n_k / B).backward()`` for each micro-batch (or ``loss_k / K`` for
+    equal sizes), then one ``optimizer.step()``. Summing the K mean losses without this weight
+    gives K times the gradient; BatchNorm still sees micro-batches of n_k.
+
+    >>> g, _ = accumulate_gradients([np.array([1.0]), np.array([4.0])], micro_sizes=[3, 1])
+    >>> g.tolist()                               # (3·1 + 1·4)/4, not (1 + 4)/2
+    [1.75]
+    """
+    if not isinstance(micro_grads, (list, tuple)) or len(micro_grads) == 0:
+        raise ValueError(f"micro_grads must be a non-empty list of arrays, got {type(micro_grads).__name__}")
+    grads = [as_float_array(g, f"micro_grads[{k}]") for k, g in enumerate(micro_grads)]
+    for k, g in enumerate(grads[1:], start=1):
+        check_same_shape(grads[0], g, "micro_grads[0]", f"micro_grads[{k}]")
+    if not isinstance(micro_sizes, (list, tuple)) or len(micro_sizes) != len(grads):
+        raise ValueError(f"micro_sizes must list one size per micro-batch ({len(grads)}), got {micro_sizes!r}")
+    sizes = [as_int(n, f"micro_sizes[{k}]", low=1) for k, n in enumerate(micro_sizes)]
+    total = sum(sizes)
+    return sum(g * (n / total) for g, n in zip(grads, sizes)), total
+# --8<-- [end:accumulate_gradients]
+
+
+# --8<-- [start:weight_decay_groups]
+def weight_decay_groups(named_params, weight_decay):
+    """Parameter groups for AdamW: decay the weight matrices (and conv kernels), not the biases
+    and normalization gains/shifts (1-D arrays), the rule used by nanoGPT and most LLM code.
+
+    Returns ``[{"params": decayed names, "weight_decay": λ}, {"params": the rest, "weight_decay":
+    0.0}]``, the shape of ``torch.optim.AdamW(groups)``'s argument (names instead of tensors).
+    Decaying a LayerNorm gain pulls it towards 0, i.e. shrinks the layer's output; decaying a
+    bias is pointless (it does not scale with the input).
+
+    >>> params = {"fc.weight": np.zeros((4, 3)), "fc.bias": np.zeros(4), "ln.weight": np.ones(4)}
+    >>> [(g["params"], g["weight_decay"]) for g in weight_decay_groups(params, 0.1)]
+    [(['fc.weight'], 0.1), (['fc.bias', 'ln.weight'], 0.0)]
+    """
+    if not isinstance(named_params, dict) or not named_params:
+        raise ValueError(f"named_params must be a non-empty dict name -> array, got {type(named_params).__name__}")
+    weight_decay = as_real(weight_decay, "weight_decay", low=0.0)
+    decay, no_decay = [], []
+    for name, value in named_params.items():
+        (decay if as_float_array(value, f"named_params[{name!r}]").ndim >= 2 else no_decay).append(name)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+# --8<-- [end:weight_decay_groups]
 
 
 # --8<-- [start:newton_step]

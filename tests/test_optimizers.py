@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 
 from snippets.gradcheck import numerical_gradient, rel_error
 from snippets.optimizers import (
-    SGD, AdaGrad, Adam, AdamEpsInRoot, AdamW, MomentumCS231n, MomentumEWA, NesterovLookahead,
-    RMSProp, RMSPropEpsInRoot, SeedNesterov, clip_grad_norm, cosine_lr, ewa,
-    ill_conditioned_quadratic, minibatches, newton_step, rosenbrock, run_optimizer, saddle,
-    step_lr, steps_to_tolerance, warmup_lr)
+    SGD, AdaGrad, Adadelta, Adam, AdamEpsInRoot, AdamW, Lion, MomentumCS231n, MomentumEWA, Muon,
+    NAdam, NesterovLookahead, RAdam, RMSProp, RMSPropEpsInRoot, SeedNesterov, _bfloat16,
+    accumulate_gradients, clip_grad_norm, cosine_lr, ewa, ill_conditioned_quadratic,
+    inverse_sqrt_lr, linear_scaling_lr, minibatches, newton_schulz, newton_step, one_cycle_lr,
+    rosenbrock, run_optimizer, saddle, step_lr, steps_to_tolerance, warmup_lr,
+    weight_decay_groups)
 
 GRADS = [np.array([1.0, 2.0]), np.array([-0.5, 1.0]), np.array([0.25, 0.0])]
 THETA0 = np.array([1.0, -2.0])
@@ -389,7 +391,9 @@ def test_adam_first_step_is_lr_times_sign(g, negative, lr):
         assert step == pytest.approx(-lr * math.copysign(1.0, g), rel=1e-5)
 
 
-def test_adam_step_is_bounded_by_about_lr_and_zero_grad_gives_no_first_step():
+def test_adam_step_with_random_gradients_stays_near_lr_and_zero_grad_gives_no_first_step():
+    """With gradients of random sign and scale the steps stay below Kingma and Ba's 3.16η;
+    that is not a bound (test_adam_step_is_not_bounded_by_lr shows 5.2η)."""
     opt, theta = Adam(lr=0.01), np.zeros(3)
     rng = np.random.default_rng(4)
     for _ in range(200):
@@ -503,6 +507,8 @@ ALL = [
     lambda: AdaGrad(), lambda: RMSProp(), lambda: Adam(weight_decay=0.1), lambda: AdamW(),
     lambda: MomentumEWA(lr=0.1), lambda: MomentumCS231n(lr=0.1), lambda: RMSPropEpsInRoot(),
     lambda: AdamEpsInRoot(), lambda: NesterovLookahead(lr=0.1), lambda: SeedNesterov(lr=0.1),
+    lambda: RAdam(weight_decay=0.1), lambda: NAdam(weight_decay=0.1),
+    lambda: Adadelta(weight_decay=0.1), lambda: Lion(weight_decay=0.1),
 ]
 
 
@@ -1094,3 +1100,581 @@ def test_defaults_are_torch_optims():
     assert defaults(step_lr)["gamma"] == 0.1
     # AdamW's default decay acts even with a zero gradient: θ ← θ − ηλθ
     assert AdamW(lr=0.1).step(np.array([2.0]), np.array([0.0]))[0] == pytest.approx(2.0 - 0.1 * 0.01 * 2.0)
+
+
+# === issue 13: RAdam, NAdam, Adadelta, Lion, Muon and the practice of training ====================
+
+def _radam_by_hand(grads, theta, lr=0.1, betas=(0.9, 0.999), eps=1e-8, wd=0.0):
+    """torch.optim.RAdam's _single_tensor_radam, one scalar at a time."""
+    b1, b2 = betas
+    m = v = 0.0
+    out = []
+    for t, g in enumerate(grads, start=1):
+        g = g + wd * theta
+        m = m + (1 - b1) * (g - m)
+        v = v * b2 + (1 - b2) * g * g
+        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * b2 ** t / bc2
+        if rho_t > 5:
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            theta = theta - m / bc1 * lr * (math.sqrt(bc2) / (math.sqrt(v) + eps)) * rect
+        else:
+            theta = theta - m / bc1 * lr
+        out.append([theta])
+    return out
+
+
+def test_radam_by_hand_through_both_phases():
+    grads = [2.0, -1.0, 0.5, 3.0, -2.0, 1.0, 0.25, -0.5, 4.0, 1.5]
+    for wd in (0.0, 0.3):
+        got = three_steps(RAdam(lr=0.1, weight_decay=wd), np.array([1.0]), [np.array([g]) for g in grads])
+        assert_steps(got, _radam_by_hand(grads, 1.0, wd=wd))
+    # β2 = 0.9: ρ∞ = 19, ρ_t passes 5 at t = 3 already
+    got = three_steps(RAdam(lr=0.1, betas=(0.8, 0.9)), np.array([1.0]), [np.array([g]) for g in grads])
+    assert_steps(got, _radam_by_hand(grads, 1.0, betas=(0.8, 0.9)))
+
+
+def test_radam_first_five_steps_are_momentum_steps_and_the_rectifier_tends_to_one():
+    """ρ₁ = 1 exactly and ρ_t ≈ t: with β2 = 0.999 the first adaptive step is t = 6 (r₆ ≈ 0.026);
+    r_t → 1 slowly (0.98 at t = 5000), and from then on RAdam is Adam with ε added to √v instead of √v̂."""
+    opt, theta, rects = RAdam(lr=0.01), np.array([0.0]), []
+    for t in range(1, 5001):
+        new = opt.step(theta, np.array([3.0]))
+        if t <= 5:
+            assert opt.rect is None and float(theta[0] - new[0]) == pytest.approx(0.01 * 3.0, rel=1e-12)
+        rects.append(opt.rect)
+        theta = new
+    assert rects[5] == pytest.approx(0.0258, abs=1e-4) and rects[6] == pytest.approx(0.0327, abs=1e-4)
+    assert np.all(np.diff(rects[5:]) > 0) and 0.98 < rects[-1] < 1           # 0.983 at t = 5000
+    assert 2 / (1 - 0.999) - 1 - 2 * 0.999 / (1 - 0.999) == pytest.approx(1.0)      # ρ₁ = 1
+
+
+def test_radam_adds_eps_to_the_uncorrected_root():
+    """torch divides by √v + ε and multiplies by √(1 − β2ᵗ): with a large ε that differs from
+    dividing by √v̂ + ε (Adam's placement)."""
+    grads = [np.array([1e-3])] * 8
+    got = three_steps(RAdam(lr=1.0, eps=1e-3), np.array([0.0]), grads)[-1][0]
+    assert got == pytest.approx(_radam_by_hand([1e-3] * 8, 0.0, lr=1.0, eps=1e-3)[-1][0], rel=1e-12)
+    m = v = 0.0
+    for _ in range(8):
+        m, v = 0.9 * m + 0.1e-3, 0.999 * v + 0.001 * 1e-6
+    t = 8
+    rho_inf, b2 = 1999.0, 0.999
+    rho = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+    rect = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+    m_hat, v_hat = m / (1 - 0.9 ** t), v / (1 - b2 ** t)
+    adam_placement = m_hat * rect / (math.sqrt(v_hat) + 1e-3)
+    last = three_steps(RAdam(lr=1.0, eps=1e-3), np.array([0.0]), grads)
+    assert abs(float(last[-1][0] - last[-2][0]) + adam_placement) > 0.1 * adam_placement
+
+
+def _nadam_by_hand(grads, theta, lr=0.1, betas=(0.9, 0.999), eps=1e-8, wd=0.0, psi=4e-3):
+    """torch.optim.NAdam's _single_tensor_nadam, one scalar at a time."""
+    b1, b2 = betas
+    m = v = 0.0
+    mu_product, out = 1.0, []
+    for t, g in enumerate(grads, start=1):
+        bc2 = 1 - b2 ** t
+        g = g + wd * theta
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+        mu_product *= mu
+        m = m + (1 - b1) * (g - m)
+        v = v * b2 + (1 - b2) * g * g
+        denom = math.sqrt(v / bc2) + eps
+        theta = theta - lr * (1 - mu) / (1 - mu_product) * g / denom
+        theta = theta - lr * mu_next / (1 - mu_product * mu_next) * m / denom
+        out.append([theta])
+    return out
+
+
+def test_nadam_by_hand():
+    grads = [2.0, -1.0, 0.5, 3.0, -2.0]
+    for kw in (dict(), dict(wd=0.3), dict(psi=0.5, betas=(0.8, 0.99))):
+        opt = NAdam(lr=0.1, weight_decay=kw.get("wd", 0.0), momentum_decay=kw.get("psi", 4e-3),
+                    betas=kw.get("betas", (0.9, 0.999)))
+        assert_steps(three_steps(opt, np.array([1.0]), [np.array([g]) for g in grads]),
+                     _nadam_by_hand(grads, 1.0, **kw))
+
+
+def test_nadam_momentum_coefficient_warms_up_from_half_beta1():
+    """μ_t = β1(1 − ½·0.96^(tψ)): 0.450 at t = 1, 0.812 at t = 10⁴, → β1 = 0.9 (ψ = 4e-3)."""
+    mu = lambda t: 0.9 * (1 - 0.5 * 0.96 ** (t * 4e-3))  # noqa: E731
+    assert mu(1) == pytest.approx(0.450, abs=1e-3) and mu(10_000) == pytest.approx(0.812, abs=1e-3)
+    opt = NAdam()
+    for t in range(1, 4):
+        opt.step(np.zeros(1), np.ones(1))
+    assert opt.mu_product == pytest.approx(mu(1) * mu(2) * mu(3), rel=1e-14)
+
+
+def test_adadelta_by_hand():
+    grads = [2.0, -1.0, 0.5]
+    for wd in (0.0, 0.2):
+        s = u = 0.0
+        theta, expected = 1.0, []
+        for g in grads:
+            g = g + wd * theta
+            s = 0.9 * s + 0.1 * g * g
+            delta = math.sqrt(u + 1e-6) / math.sqrt(s + 1e-6) * g
+            u = 0.9 * u + 0.1 * delta * delta
+            theta = theta - 1.0 * delta
+            expected.append([theta])
+        got = three_steps(Adadelta(weight_decay=wd), np.array([1.0]), [np.array([g]) for g in grads])
+        assert_steps(got, expected)
+
+
+@given(g=st.floats(0.05, 1e6), negative=st.booleans())
+def test_adadelta_first_step_is_sqrt_eps_over_one_minus_rho_whatever_the_gradient(g, negative):
+    """Δ₁ = √ε / √((1 − ρ) g² + ε) · g ≈ √(ε/(1 − ρ)) sign(g) = 0.00316 (ρ = 0.9, ε = 1e-6)."""
+    g = -g if negative else g
+    step = Adadelta().step(np.zeros(1), np.array([g]))[0]
+    assert -step == pytest.approx(math.copysign(math.sqrt(1e-6 / 0.1), g), rel=0.02)
+
+
+def test_adadelta_accepts_rho_one_like_torch():
+    """ρ = 1 keeps s = u = 0: Δ = g, plain SGD with lr (torch allows 0 ≤ ρ ≤ 1)."""
+    theta = Adadelta(lr=0.5, rho=1.0).step(np.array([1.0]), np.array([2.0]))
+    assert theta.tolist() == [0.0]
+
+
+def test_lion_by_hand():
+    grads = [np.array([3.0, -0.001]), np.array([-1.0, -0.001]), np.array([-1.0, 0.0]),
+             np.array([0.0, 0.0])]
+    m, theta, expected = np.zeros(2), np.array([1.0, -2.0]), []
+    for g in grads:
+        c = 0.9 * m + 0.1 * g
+        theta = theta - 0.1 * (np.sign(c) + 0.5 * theta)
+        m = 0.99 * m + 0.01 * g
+        expected.append(theta)
+    assert_steps(three_steps(Lion(lr=0.1, weight_decay=0.5), np.array([1.0, -2.0]), grads), expected)
+    # the step's interpolation uses β1, the kept momentum β2: at t = 2, c uses m₁ = 0.01 g₁, not 0.1 g₁
+    opt = Lion(lr=1.0, betas=(0.5, 0.99))
+    opt.step(np.zeros(1), np.array([10.0]))
+    assert opt.m.tolist() == pytest.approx([0.1])
+    # c = 0.5·0.1 + 0.5·(−0.15) < 0: θ rises; with c from β2 (0.0975) or m kept with β1 (2.425) it would fall
+    assert opt.step(np.zeros(1), np.array([-0.15])).tolist() == [1.0]
+
+
+@given(scale=st.floats(-300, 300), seed=st.integers(0, 2 ** 16), lr=st.floats(1e-6, 1.0))
+def test_lion_moves_every_coordinate_by_exactly_lr_whatever_the_scale(scale, seed, lr):
+    g = np.random.default_rng(seed).standard_normal((3, 4)) * 10.0 ** scale
+    opt, theta = Lion(lr=lr), np.zeros(4)
+    for row in g:
+        new = opt.step(theta, row)
+        assert np.all(np.isfinite(new))
+        np.testing.assert_allclose(np.abs(new - theta), lr, rtol=1e-12)
+        theta = new
+
+
+def test_lion_keeps_one_state_array_and_adam_two():
+    lion, adam = Lion(), Adam()
+    lion.step(np.zeros(5), np.ones(5))
+    adam.step(np.zeros(5), np.ones(5))
+    assert _state_floats(lion, 5) == 1 and _state_floats(adam, 5) == 2
+
+
+def test_bfloat16_rounding_is_round_to_nearest_even_on_eight_bits():
+    one = 1.0
+    assert _bfloat16(one + 2 ** -8).item() == 1.0                    # a tie: to the even neighbour
+    assert _bfloat16(one + 3 * 2 ** -8).item() == 1.0 + 2 ** -6      # a tie: up to the even one
+    assert _bfloat16(one + 2 ** -7).item() == 1.0 + 2 ** -7          # representable: kept
+    assert _bfloat16(one + 1.1 * 2 ** -8).item() == 1.0 + 2 ** -7    # above the tie: up
+    assert _bfloat16(3.4445).item() == 3.4375 and _bfloat16(-4.775).item() == -4.78125
+    assert np.isnan(_bfloat16(np.nan)) and _bfloat16(np.inf) == np.inf
+    x = np.random.default_rng(0).standard_normal(1000)
+    assert np.all(np.abs(_bfloat16(x) - x) <= 2 ** -8 * np.abs(x))   # half an ulp: ≤ 2⁻⁸ relative
+
+
+def _ns_float64(G, steps=5, coefficients=(3.4445, -4.775, 2.0315)):
+    a, b, c = coefficients
+    X = G.T if G.shape[0] > G.shape[1] else G
+    X = X / max(np.linalg.norm(X), 1e-7)
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X
+    return X.T if G.shape[0] > G.shape[1] else X
+
+
+def test_newton_schulz_maps_singular_values_by_the_quintic():
+    """One iteration is U p(S) Vᵀ with p(s) = a s + b s³ + c s⁵; U and V are kept."""
+    rng = np.random.default_rng(1)
+    U, _ = np.linalg.qr(rng.standard_normal((6, 4)))
+    V, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    S = np.array([2.0, 1.0, 0.3, 0.01])
+    G = U @ np.diag(S) @ V.T
+    p = lambda s: 3.4445 * s - 4.775 * s ** 3 + 2.0315 * s ** 5  # noqa: E731
+    s = S / np.linalg.norm(S)
+    for k in range(6):
+        np.testing.assert_allclose(newton_schulz(G, ns_steps=k), U @ np.diag(s) @ V.T, atol=1e-12)
+        s = p(s)
+    np.testing.assert_allclose(newton_schulz(G), _ns_float64(G), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(newton_schulz(G.T), _ns_float64(G.T), rtol=1e-12, atol=1e-14)
+
+
+def test_five_quintic_steps_take_singular_values_into_a_band_around_one():
+    """The page: every s in [0.003, 1] ends in [0.68, 1.20] after 5 steps, not at 1 exactly;
+    s = 0.001 only reaches 0.47. The polynomial's slope at 0 is a = 3.4445."""
+    p = lambda s: 3.4445 * s - 4.775 * s ** 3 + 2.0315 * s ** 5  # noqa: E731
+    s = np.linspace(0.003, 1.0, 200_001)
+    y = s.copy()
+    for _ in range(5):
+        y = p(y)
+    assert round(y.min(), 2) == 0.68 and round(y.max(), 2) == 1.20
+    y1 = 0.001
+    for _ in range(5):
+        y1 = p(y1)
+    assert round(y1, 2) == 0.47
+    assert np.mean(np.abs(y - 1) < 0.01) < 0.2             # most s do not land near 1
+
+
+def test_newton_schulz_in_bfloat16_is_close_to_float64_and_bfloat16_valued():
+    rng = np.random.default_rng(2)
+    for shape in ((8, 5), (5, 8), (6, 6)):
+        G = rng.standard_normal(shape)
+        X16, X64 = newton_schulz(G, bfloat16=True), newton_schulz(G)
+        assert X16.dtype == np.float64 and np.array_equal(_bfloat16(X16), X16)
+        assert np.abs(X16 - X64).max() < 0.05, np.abs(X16 - X64).max()
+
+
+@given(scale=st.floats(-6, 15), seed=st.integers(0, 2 ** 16), bf16=st.booleans())
+def test_newton_schulz_does_not_depend_on_the_gradients_scale(scale, seed, bf16):
+    """G and 10^k G give the same result (in bfloat16 up to its rounding, which 5 iterations
+    amplify to a few hundredths) as long as ‖G‖_F > ε = 1e-7 (below, torch's clamp keeps the
+    division from blowing up and the update shrinks); singular values stay below 1.3."""
+    G = np.random.default_rng(seed).standard_normal((5, 3)) + 3 * np.eye(5, 3)
+    X = newton_schulz(G * 10.0 ** scale, bfloat16=bf16)
+    assert np.all(np.isfinite(X))
+    np.testing.assert_allclose(X, newton_schulz(G), atol=0.08 if bf16 else 1e-9)
+    assert np.linalg.svd(X, compute_uv=False).max() < 1.3
+
+
+def test_newton_schulz_of_a_gradient_below_eps_is_not_normalized():
+    G = np.eye(3, 2) * 1e-9                            # ‖G‖_F = 1.4e-9 < ε: divided by ε instead
+    np.testing.assert_allclose(newton_schulz(G, ns_steps=0), G / 1e-7, rtol=1e-12)
+    assert np.abs(newton_schulz(G * 1e-2)).max() < 0.1            # s = 1e-4: far from 1 after 5 steps
+
+
+def test_newton_schulz_of_zero_is_zero():
+    assert np.array_equal(newton_schulz(np.zeros((3, 2))), np.zeros((3, 2)))
+    assert np.array_equal(newton_schulz(np.zeros((3, 2)), bfloat16=True), np.zeros((3, 2)))
+
+
+def _muon_by_hand(grads, theta, lr=0.02, wd=0.1, mu=0.95, nesterov=True, bf16=True):
+    """torch.optim.Muon's _single_tensor_muon: buf.lerp_(g, 1 − μ), update = g.lerp(buf, μ)."""
+    buf, out = np.zeros_like(theta), []
+    for g in grads:
+        buf = buf + (1 - mu) * (g - buf)
+        u = g + mu * (buf - g) if nesterov else buf
+        O = newton_schulz(u, bfloat16=bf16)
+        rows, cols = theta.shape
+        theta = theta * (1 - lr * wd) - lr * math.sqrt(max(1, rows / cols)) * O
+        out.append(theta)
+    return out
+
+
+def test_muon_by_hand():
+    rng = np.random.default_rng(3)
+    for shape in ((4, 3), (3, 4)):
+        theta0, grads = rng.standard_normal(shape), rng.standard_normal((4,) + shape)
+        for nesterov in (True, False):
+            got = three_steps(Muon(lr=0.02, nesterov=nesterov), theta0, list(grads))
+            for a, e in zip(got, _muon_by_hand(grads, theta0, nesterov=nesterov)):
+                np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-15)
+            # and within bfloat16's precision of the same algorithm in float64
+            for a, e in zip(got, _muon_by_hand(grads, theta0, nesterov=nesterov, bf16=False)):
+                np.testing.assert_allclose(a, e, atol=0.02 * 0.05 * 4 * math.sqrt(2))
+
+
+def test_muon_momentum_is_an_average_and_nesterov_interpolates():
+    """b_t = μ b_{t−1} + (1 − μ) g_t (torch lerps; its docstring's μB + g differs by 1 − μ, which
+    Newton–Schulz's normalization removes at step 1 only); u = (1 − μ) g + μ b."""
+    rng = np.random.default_rng(4)
+    g1, g2 = rng.standard_normal((2, 3, 3))
+    opt = Muon()
+    opt.step(np.zeros((3, 3)), g1)
+    np.testing.assert_allclose(opt.buf, 0.05 * g1, rtol=1e-14)
+    opt.step(np.zeros((3, 3)), g2)
+    np.testing.assert_allclose(opt.buf, 0.95 * 0.05 * g1 + 0.05 * g2, rtol=1e-12)
+
+
+def test_muon_learning_rate_adjustment_and_decay():
+    """Default adjust_lr_fn ("original"): η √max(1, A/B) for a parameter of shape (A, B), so a
+    tall (fan_out > fan_in) matrix steps further; the decay uses the unadjusted η."""
+    g = np.zeros((8, 2))
+    g[0, 0], g[1, 1] = 1.0, 1.0                        # orthonormal columns: NS keeps ≈ g
+    theta = np.ones((8, 2))
+    opt = Muon(lr=0.01, weight_decay=0.5, momentum=0.0, nesterov=False)
+    new = opt.step(theta, g)
+    O = newton_schulz(g, bfloat16=True)
+    np.testing.assert_allclose(new, theta * (1 - 0.01 * 0.5) - 0.01 * 2.0 * O, rtol=1e-14)
+    wide = Muon(lr=0.01, weight_decay=0.0, momentum=0.0, nesterov=False).step(np.zeros((2, 8)), g.T)
+    np.testing.assert_allclose(wide, -0.01 * O.T, rtol=1e-14)
+
+
+def test_muon_update_has_all_singular_values_near_lr():
+    """Whatever the gradient's spectrum (here condition number 10⁴), the update's singular values
+    lie within a factor of about 2 of η (the band [0.68, 1.21] plus bfloat16 rounding)."""
+    rng = np.random.default_rng(5)
+    U, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    V, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    g = U @ np.diag(np.logspace(0, -1.5, 16)) @ V.T
+    step = Muon(lr=0.01, weight_decay=0.0).step(np.zeros((16, 16)), g)
+    s = np.linalg.svd(step, compute_uv=False) / 0.01
+    assert 0.6 < s.min() and s.max() < 1.3, s
+
+
+def test_muon_only_takes_matrices():
+    for bad in (np.zeros(3), np.zeros((2, 2, 2)), np.float64(1.0)):
+        with pytest.raises(ValueError, match="^param must be a 2-D matrix"):
+            Muon().step(bad, bad)
+    with pytest.raises(ValueError, match="grad"):
+        Muon().step(np.zeros((2, 3)), np.zeros((3, 2)))
+    for dtype in (np.float32, np.float64):
+        theta = Muon().step(np.ones((3, 2), dtype), np.ones((3, 2), dtype))
+        assert theta.dtype == dtype
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: RAdam(lr=0), "lr"), (lambda: RAdam(betas=(0.9, 1.0)), "betas"), (lambda: RAdam(eps=-1), "eps"),
+    (lambda: RAdam(weight_decay=-1), "weight_decay"),
+    (lambda: NAdam(lr=-1), "lr"), (lambda: NAdam(betas=(1.0, 0.9)), "betas"), (lambda: NAdam(eps=-1), "eps"),
+    (lambda: NAdam(weight_decay=-0.1), "weight_decay"), (lambda: NAdam(momentum_decay=-1), "momentum_decay"),
+    (lambda: Adadelta(lr=0), "lr"), (lambda: Adadelta(rho=1.5), "rho"), (lambda: Adadelta(rho=-0.1), "rho"),
+    (lambda: Adadelta(eps=-1), "eps"), (lambda: Adadelta(weight_decay=-1), "weight_decay"),
+    (lambda: Lion(lr=0), "lr"), (lambda: Lion(betas=(0.9, 1.0)), "betas"), (lambda: Lion(betas=0.9), "betas"),
+    (lambda: Lion(weight_decay=-1), "weight_decay"),
+    (lambda: Muon(lr=0), "lr"), (lambda: Muon(weight_decay=-1), "weight_decay"),
+    (lambda: Muon(momentum=-0.1), "momentum"), (lambda: Muon(nesterov="yes"), "nesterov"),
+    (lambda: Muon(ns_coefficients=(1.0, 2.0)), "ns_coefficients"),
+    (lambda: Muon(ns_coefficients=(1.0, 2.0, "x")), "ns_coefficients"),
+    (lambda: Muon(eps=-1), "eps"), (lambda: Muon(ns_steps=100), "ns_steps"), (lambda: Muon(ns_steps=2.5), "ns_steps"),
+    (lambda: newton_schulz(np.zeros(3)), "G"), (lambda: newton_schulz(np.eye(2), ns_steps=-1), "ns_steps"),
+    (lambda: newton_schulz(np.eye(2), ns_coefficients=3.0), "ns_coefficients"),
+    (lambda: newton_schulz(np.eye(2), bfloat16=1), "bfloat16"),
+])
+def test_new_optimizers_bad_hyperparameters_raise(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_defaults_of_the_new_optimizers_are_torch_optims():
+    import inspect
+
+    def defaults(obj):
+        return {k: p.default for k, p in inspect.signature(obj).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+
+    assert defaults(RAdam) == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+    assert defaults(NAdam) == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                                   momentum_decay=4e-3)
+    assert defaults(Adadelta) == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0)
+    assert defaults(Muon) == dict(lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+                                  ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5)
+    assert defaults(Lion) == dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0)
+
+
+# --- Adam's step is not bounded by η ---------------------------------------------------------------
+
+def _adam_jump(lr=1e-3, n_before=1000, small=0.01, big=1.0, n_after=60):
+    opt, theta = Adam(lr=lr), np.zeros(1)
+    for _ in range(n_before):
+        theta = opt.step(theta, np.array([small]))
+    sizes = []
+    for _ in range(n_after):
+        new = opt.step(theta, np.array([big]))
+        sizes.append(float(theta[0] - new[0]) / lr)
+        theta = new
+    return np.array(sizes)
+
+
+def test_adam_step_is_not_bounded_by_lr():
+    """The page: after 1000 steps of g = 0.01 a jump to g = 1 moves θ by 2.7η at once and by up
+    to 5.2η (12 steps later) — beyond Kingma and Ba's (1 − β1)/√(1 − β2) ≈ 3.16η, which holds
+    only in their "most severe" sparse case (one nonzero gradient), and far beyond η."""
+    sizes = _adam_jump()
+    assert round(sizes[0], 1) == 2.7 and round(sizes.max(), 1) == 5.2 and sizes.argmax() + 1 == 12
+    kingma = 0.1 / math.sqrt(0.001)
+    assert round(kingma, 2) == 3.16 and sizes.max() > kingma
+    assert np.all(sizes > 1)                               # every step of the 60 exceeds η
+    # under a constant gradient the step is exactly η (m̂ = g, v̂ = g²)
+    assert _adam_jump(small=1.0)[-1] == pytest.approx(1.0, rel=1e-6)
+
+
+# --- weight decay with momentum, parameter groups --------------------------------------------------
+
+def test_l2_and_decoupled_decay_differ_for_sgd_with_momentum():
+    """The page: with zero gradient, η = 0.1, λ = 0.01, μ = 0.9, after 100 steps L2 inside the
+    momentum buffer leaves θ = 0.369 (≈ e^(−ηλt/(1−μ)): the decay is amplified by 1/(1 − μ)),
+    the decoupled decay (1 − ηλ)^t leaves 0.905. Without momentum they coincide."""
+    eta, lam, mu = 0.1, 0.01, 0.9
+    l2, plain = SGD(lr=eta, momentum=mu, weight_decay=lam), SGD(lr=eta, momentum=mu)
+    ta = tb = np.array([1.0])
+    for _ in range(100):
+        ta, tb = l2.step(ta, np.zeros(1)), plain.step(tb * (1 - eta * lam), np.zeros(1))
+    assert round(float(ta[0]), 3) == 0.369 and round(float(tb[0]), 3) == 0.905
+    assert float(tb[0]) == pytest.approx((1 - eta * lam) ** 100, rel=1e-12)
+    assert float(ta[0]) == pytest.approx(math.exp(-eta * lam * 100 / (1 - mu)), rel=0.01)
+    a, b = SGD(lr=eta, weight_decay=lam), SGD(lr=eta)
+    ta = tb = np.array([1.0])
+    for g in np.random.default_rng(0).standard_normal((20, 1)):
+        ta, tb = a.step(ta, g), b.step(tb * (1 - eta * lam), g)
+        np.testing.assert_allclose(ta, tb, rtol=1e-12)
+
+
+def test_weight_decay_groups_exclude_biases_and_norm_parameters():
+    params = {"emb.weight": np.ones((10, 4)), "conv.weight": np.ones((8, 3, 3, 3)),
+              "conv.bias": np.ones(8), "ln.weight": np.ones(4), "ln.bias": np.zeros(4)}
+    decay, no_decay = weight_decay_groups(params, 0.1)
+    assert decay == {"params": ["emb.weight", "conv.weight"], "weight_decay": 0.1}
+    assert no_decay == {"params": ["conv.bias", "ln.weight", "ln.bias"], "weight_decay": 0.0}
+    # with zero gradients AdamW shrinks only the decayed group; the LayerNorm gain stays 1
+    new = {}
+    for group in (decay, no_decay):
+        for name in group["params"]:
+            new[name] = AdamW(lr=0.1, weight_decay=group["weight_decay"]).step(
+                params[name], np.zeros_like(params[name]))
+    assert np.all(new["emb.weight"] == 0.99) and np.all(new["ln.weight"] == 1.0)
+    for bad, match in (({}, "named_params"), ({"w": "x"}, "named_params"), ({"w": np.ones(2)}, None)):
+        if match:
+            with pytest.raises(ValueError, match=match):
+                weight_decay_groups(bad, 0.1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        weight_decay_groups({"w": np.ones((2, 2))}, -0.1)
+
+
+# --- gradient accumulation, linear scaling -----------------------------------------------------------
+
+def _least_squares(w, x, y):
+    """Mean squared error ½ mean (x·w − y)² of a batch and its gradient w.r.t. w."""
+    r = x @ w - y
+    return 0.5 * np.mean(r ** 2), x.T @ r / len(y)
+
+
+def test_accumulated_gradient_is_the_full_batch_gradient():
+    rng = np.random.default_rng(6)
+    x, y, w = rng.standard_normal((10, 3)), rng.standard_normal(10), rng.standard_normal(3)
+    sizes = [4, 3, 2, 1]
+    bounds = np.cumsum([0] + sizes)
+    micro = [_least_squares(w, x[a:b], y[a:b])[1] for a, b in zip(bounds[:-1], bounds[1:])]
+    g, total = accumulate_gradients(micro, sizes)
+    assert total == 10
+    full = _least_squares(w, x, y)[1]
+    np.testing.assert_allclose(g, full, rtol=1e-12)
+    numeric = numerical_gradient(lambda v: _least_squares(v, x, y)[0], w.copy())
+    assert rel_error(g, numeric) < 1e-8, f"relative error {rel_error(g, numeric):.2e}"
+    # the naive mean of the micro-batch gradients is wrong for unequal sizes, right for equal ones
+    assert rel_error(np.mean(micro, axis=0), full) > 1e-2
+    equal = [_least_squares(w, x[k:k + 5], y[k:k + 5])[1] for k in (0, 5)]
+    np.testing.assert_allclose(accumulate_gradients(equal, [5, 5])[0], np.mean(equal, axis=0), rtol=1e-14)
+    # summing mean losses without dividing by K gives K times the gradient
+    np.testing.assert_allclose(np.sum(equal, axis=0), 2 * full, rtol=1e-12)
+
+
+def test_accumulate_gradients_bad_inputs():
+    with pytest.raises(ValueError, match="micro_grads"):
+        accumulate_gradients([], [])
+    with pytest.raises(ValueError, match=r"micro_grads\[1\]"):
+        accumulate_gradients([np.ones(2), np.ones(3)], [1, 1])
+    with pytest.raises(ValueError, match="micro_sizes"):
+        accumulate_gradients([np.ones(2)], [1, 2])
+    with pytest.raises(ValueError, match=r"micro_sizes\[0\]"):
+        accumulate_gradients([np.ones(2)], [0])
+
+
+def test_linear_scaling_rule_is_first_order_exact():
+    """k SGD steps of rate η on k batches ≈ one step of rate kη on their union: the gap is
+    second order, so halving η quarters it."""
+    rng = np.random.default_rng(7)
+    x, y, w0 = rng.standard_normal((64, 3)), rng.standard_normal(64), rng.standard_normal(3)
+
+    def gap(eta, k=8):
+        w = w0.copy()
+        for j in range(k):
+            part = slice(8 * j, 8 * j + 8)
+            w = SGD(lr=eta).step(w, _least_squares(w, x[part], y[part])[1])
+        big = SGD(lr=linear_scaling_lr(eta, 64, base_batch_size=8)).step(w0, _least_squares(w0, x, y)[1])
+        return np.linalg.norm(w - big), np.linalg.norm(w - w0)
+
+    (g1, move1), (g2, move2) = gap(0.01), gap(0.005)
+    assert g1 < 0.1 * move1 and g1 / g2 == pytest.approx(4, rel=0.1)
+    assert linear_scaling_lr(0.1, 8192) == pytest.approx(3.2) and linear_scaling_lr(0.1, 256) == 0.1
+    for call, match in ((lambda: linear_scaling_lr(0, 2), "base_lr"), (lambda: linear_scaling_lr(0.1, 0), "batch_size"),
+                        (lambda: linear_scaling_lr(0.1, 2, base_batch_size=0), "base_batch_size")):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+# --- inverse square root and one-cycle schedules -----------------------------------------------------
+
+def test_inverse_sqrt_is_the_transformer_schedule():
+    """Vaswani et al.: d^(−1/2) min(n^(−1/2), n W^(−3/2)), n = t + 1, d = 512, W = 4000."""
+    d, W = 512, 4000
+    base = (d * W) ** -0.5
+    for t in (0, 1, 100, 3998, 3999, 4000, 10_000, 100_000):
+        n = t + 1
+        assert inverse_sqrt_lr(base, t, W) == pytest.approx(d ** -0.5 * min(n ** -0.5, n * W ** -1.5), rel=1e-12)
+    lrs = [inverse_sqrt_lr(1.0, t, 10) for t in range(100)]
+    assert max(lrs) == lrs[9] == 1.0 and np.all(np.diff(lrs[:10]) > 0) and np.all(np.diff(lrs[9:]) < 0)
+    assert inverse_sqrt_lr(1.0, 4 * 10 - 1, 10) == pytest.approx(0.5)    # 4 times the warm-up: half
+    for call, match in ((lambda: inverse_sqrt_lr(0, 1, 2), "base_lr"), (lambda: inverse_sqrt_lr(1, -1, 2), "t"),
+                        (lambda: inverse_sqrt_lr(1, 1, 0), "warmup_steps")):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+def test_one_cycle_lr_as_torchs_onecyclelr():
+    """Phase ends at pct·T − 1 and T − 1 (torch's end_step); cosine annealing between."""
+    T, top = 100, 0.5
+    lrs = [one_cycle_lr(top, t, T) for t in range(T + 1)]
+    assert lrs[0] == pytest.approx(top / 25) and lrs[29] == pytest.approx(top)
+    assert lrs[99] == pytest.approx(top / 25 / 1e4) and max(lrs) == lrs[29]
+    assert np.all(np.diff(lrs[:30]) > 0) and np.all(np.diff(lrs[29:100]) < 0)
+    cos = lambda a, b, p: b + (a - b) / 2 * (math.cos(math.pi * p) + 1)  # noqa: E731
+    assert lrs[10] == pytest.approx(cos(top / 25, top, 10 / 29), rel=1e-14)
+    assert lrs[60] == pytest.approx(cos(top, top / 25e4, 31 / 70), rel=1e-14)
+    assert one_cycle_lr(1.0, 3, 10, pct_start=0.25, div_factor=10, final_div_factor=100) == pytest.approx(
+        cos(1.0, 1e-3, (3 - 1.5) / (9 - 1.5)))
+    assert one_cycle_lr(1.0, 0, 1) == pytest.approx(1 / 25 / 1e4)      # T = 1: only the second phase
+    for call, match in ((lambda: one_cycle_lr(0, 1, 10), "max_lr"), (lambda: one_cycle_lr(1, 11, 10), "^t must"),
+                        (lambda: one_cycle_lr(1, 1, 0), "total_steps"), (lambda: one_cycle_lr(1, 1, 10, pct_start=1.0), "pct_start"),
+                        (lambda: one_cycle_lr(1, 1, 10, pct_start=0.1), "pct_start"),
+                        (lambda: one_cycle_lr(1, 1, 10, div_factor=0), "div_factor"),
+                        (lambda: one_cycle_lr(1, 1, 10, final_div_factor=-1), "final_div_factor")):
+        with pytest.raises(ValueError, match=match):
+            call()
+
+
+# --- memory per parameter ------------------------------------------------------------------------------
+
+def _state_floats(opt, n):
+    """Numbers of optimizer state per parameter element: the arrays of size n the instance keeps."""
+    return sum(v.size for v in vars(opt).values() if isinstance(v, np.ndarray) and v.size == n) // n
+
+
+MEMORY = {   # the page's table: label -> optimizer
+    "SGD": lambda: SGD(lr=0.1), "SGD + momentum": lambda: SGD(lr=0.1, momentum=0.9),
+    "AdaGrad": AdaGrad, "RMSProp": RMSProp, "Adam / AdamW": Adam, "NAdam": NAdam, "RAdam": RAdam,
+    "Adadelta": Adadelta, "Lion": Lion, "Muon": Muon,
+}
+
+
+def test_memory_per_parameter_table_on_both_pages():
+    """State arrays per parameter k, counted from each optimizer's arrays after one step; 4k bytes
+    of state, 8 + 4k in training with the weights and gradients (fp32: 4 + 4; mixed precision:
+    2 + 2 + a 4-byte master copy, the same 8) — 16 for Adam, as in ZeRO; 7e9 · 16 B = 112 GB."""
+    from tools.pages import DOCS
+
+    counts = {}
+    for label, make in MEMORY.items():
+        opt = make()
+        opt.step(np.zeros((4, 5)), np.ones((4, 5)))
+        counts[label] = _state_floats(opt, 20)
+    assert counts["Adam / AdamW"] == 2 and counts["Lion"] == 1 and counts["SGD"] == 0
+    assert 2 + 2 + 4 + 4 * counts["Adam / AdamW"] == 4 + 4 + 4 * counts["Adam / AdamW"] == 16
+    assert 7e9 * 16 / 1e9 == 112
+    for lang in ("en", "zh"):
+        text = (DOCS / lang / "optimizers.md").read_text()
+        rows = dict((m.group(1).strip(), tuple(int(x) for x in m.groups()[1:]))
+                    for m in re.finditer(r"^\| ([A-Za-z /+]+?) \| (\d) \| (\d+) \| (\d+) \|$", text, re.M))
+        assert rows == {label: (k, 4 * k, 8 + 4 * k) for label, k in counts.items()}, lang
