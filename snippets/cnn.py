@@ -264,10 +264,13 @@ def conv2d(x, w, b, stride=1, padding=0, dilation=1, groups=1):
         _conv_inputs(x, w, b, stride, padding, dilation, groups)
     N, F = x.shape[0], w.shape[0]
     cols = im2col(x, w.shape[2], w.shape[3], stride, padding, dilation)   # (N·H'·W', C·HH·WW)
-    M, k = cols.shape[0], cols.shape[1] // groups                       # k = C/groups·HH·WW
-    cols = cols.reshape(M, groups, k).transpose(1, 0, 2)                # (groups, M, k)
-    w_rows = w.reshape(groups, F // groups, k)                          # (groups, F/groups, k)
-    out = (cols @ w_rows.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(M, F) + b
+    if groups == 1:                                                     # one matrix product
+        out = cols @ w.reshape(F, -1).T + b                             # (N·H'·W', F)
+    else:
+        M, k = cols.shape[0], cols.shape[1] // groups                   # k = C/groups·HH·WW
+        cols = cols.reshape(M, groups, k).transpose(1, 0, 2)            # (groups, M, k)
+        w_rows = w.reshape(groups, F // groups, k)                      # (groups, F/groups, k)
+        out = (cols @ w_rows.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(M, F) + b
     return np.ascontiguousarray(out.reshape(N, h_out, w_out, F).transpose(0, 3, 1, 2))
 # --8<-- [end:conv2d]
 
