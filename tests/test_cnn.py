@@ -1160,3 +1160,12 @@ def test_strided_convolution_is_equivariant_only_to_shifts_by_multiples_of_the_s
                                rtol=1e-12, atol=1e-12)       # shift by S: output shifts by 1
     odd = conv(np.roll(x, 1, axis=-1))                        # shift by 1: no shift of the map
     assert not any(np.allclose(odd, np.roll(base, k, axis=-1)) for k in range(-4, 5))
+
+
+def test_cost_numbers_quoted_in_the_prose():
+    assert conv_param_count(64, 3, 64, bias=False) == 36_864             # the 56×56 ResNet layer
+    assert round(conv_macs(64, 3, 64, 56) / 1e6, 1) == 115.6
+    # MobileNet: depthwise-separable 3×3 layers need 8–9 times fewer MACs for 128–1024 channels
+    for K in (128, 256, 512, 1024):
+        saving = conv_macs(K, 3, K, 14) / (conv_macs(K, 3, K, 14, groups=K) + conv_macs(K, 1, K, 14))
+        assert 8 < saving < 9, (K, saving)
