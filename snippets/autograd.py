@@ -1,5 +1,7 @@
 """Backpropagation (the Backprop page): a tiny scalar autograd engine, the ‖Wx‖² example and the
-δ recursion of a multi-layer perceptron.
+δ recursion of a multi-layer perceptron, forward-mode dual numbers (JVPs) beside the reverse-mode
+engine (VJPs), backpropagation through time with truncation, and the memory arithmetic of training
+(optimizer state, activation checkpointing).
 
 Every ``Value`` remembers the values it was computed from (its children), the operation that
 made it, and the local gradient ∂out/∂child of each child. ``backward()`` visits the graph from
@@ -17,7 +19,7 @@ import math
 
 import numpy as np
 
-from snippets._validation import as_choice, as_float_array, as_labels, as_list, as_real
+from snippets._validation import as_choice, as_flag, as_float_array, as_int, as_labels, as_list, as_real
 from snippets.activations import log_softmax, relu, relu_grad, sigmoid, sigmoid_grad, softmax
 
 
@@ -352,3 +354,236 @@ def _mlp_layers(layers, n_features):
         out.append((W, b))
         fan_in = W.shape[1]
     return out
+
+
+# --8<-- [start:Dual]
+class Dual:
+    """Forward mode: a dual number value + tangent·ε with ε² = 0. Every operation carries the
+    derivative along with the value, so one forward pass computes a Jacobian-vector product
+
+        J u = d/dt f(x + t·u) at t = 0          (seed the inputs' tangents with u)
+
+    — one input direction per pass, whereas Value.backward() (reverse mode) gives a
+    vector-Jacobian product vᵀJ — all inputs at once, one output per pass.
+
+    >>> x, y = Dual(3.0, 1.0), Dual(2.0, 0.0)          # d/dx at (3, 2)
+    >>> f = x * y + x.exp() / y
+    >>> round(f.value, 4), round(f.tangent, 4)          # f, ∂f/∂x = y + eˣ/y
+    (16.0428, 12.0428)
+    """
+
+    def __init__(self, value, tangent=0.0):
+        self.value = as_real(value, "value")
+        self.tangent = as_real(tangent, "tangent")
+
+    def __repr__(self):
+        return f"Dual(value={self.value:g}, tangent={self.tangent:g})"
+
+    def __add__(self, other):
+        other = _as_dual(other)
+        return Dual(self.value + other.value, self.tangent + other.tangent)
+
+    def __sub__(self, other):
+        other = _as_dual(other)
+        return Dual(self.value - other.value, self.tangent - other.tangent)
+
+    def __mul__(self, other):                     # (a + a'ε)(b + b'ε) = ab + (a'b + ab')ε
+        other = _as_dual(other)
+        return Dual(self.value * other.value,
+                    self.tangent * other.value + self.value * other.tangent)
+
+    def __truediv__(self, other):
+        other = _as_dual(other)
+        if other.value == 0:
+            raise ValueError("division by a Dual whose value is 0")
+        return Dual(self.value / other.value,
+                    (self.tangent * other.value - self.value * other.tangent) / other.value ** 2)
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+    def __rsub__(self, other):
+        return _as_dual(other) - self
+
+    def __rtruediv__(self, other):
+        return _as_dual(other) / self
+
+    def __neg__(self):
+        return Dual(-self.value, -self.tangent)
+
+    def __pow__(self, n):                         # constant exponent: (aⁿ)' = n aⁿ⁻¹ a'
+        n = as_real(n, "exponent")
+        return Dual(_power(self.value, n), n * _power(self.value, n - 1) * self.tangent
+                    if n != 0 else 0.0)
+
+    def exp(self):
+        e = _finite(math.exp(min(self.value, 710.0)), "exp")
+        return Dual(e, e * self.tangent)
+
+    def log(self):
+        if self.value <= 0:
+            raise ValueError(f"log needs a positive value, got {self.value!r}")
+        return Dual(math.log(self.value), self.tangent / self.value)
+
+    def tanh(self):
+        t = math.tanh(self.value)
+        return Dual(t, (1 - t * t) * self.tangent)
+
+    def relu(self):                               # derivative 0 at 0, as PyTorch
+        return Dual(max(self.value, 0.0), self.tangent if self.value > 0 else 0.0)
+# --8<-- [end:Dual]
+
+
+def _as_dual(x):
+    return x if isinstance(x, Dual) else Dual(as_real(x, "other"), 0.0)
+
+
+# --8<-- [start:gradient_modes]
+def forward_mode_gradient(f, x):
+    """∇f of a scalar function of n inputs by forward mode: n passes, pass i seeds the tangent
+    eᵢ and reads ∂f/∂xᵢ. Returns (gradient, number of passes).
+
+    >>> forward_mode_gradient(lambda a, b, c: (a + b) * c, [-2.0, 5.0, -4.0])
+    ([-4.0, -4.0, 3.0], 3)
+    """
+    x = [as_real(v, "x") for v in as_list(list(x), "x")]
+    grad = []
+    for i in range(len(x)):
+        out = f(*(Dual(v, 1.0 if j == i else 0.0) for j, v in enumerate(x)))
+        grad.append(_as_dual(out).tangent)
+    return grad, len(x)
+
+
+def reverse_mode_gradient(f, x):
+    """∇f of a scalar function of n inputs by reverse mode (Value.backward): one forward and
+    one backward pass, whatever n is. Returns (gradient, number of backward passes).
+
+    >>> reverse_mode_gradient(lambda a, b, c: (a + b) * c, [-2.0, 5.0, -4.0])
+    ([-4.0, -4.0, 3.0], 1)
+    """
+    inputs = [Value(as_real(v, "x")) for v in as_list(list(x), "x")]
+    out = f(*inputs)
+    if not isinstance(out, Value):
+        raise ValueError("f must return a Value computed from its inputs")
+    out.backward()
+    return [v.grad for v in inputs], 1
+# --8<-- [end:gradient_modes]
+
+
+# --8<-- [start:rnn_bptt]
+def rnn_bptt(x, h0, Wx, Wh, b, dh, truncate=None):
+    """A tanh RNN over T steps and its backward pass through time (BPTT). Rows are examples:
+
+        forward:   h_t = tanh(x_t Wx + h_{t−1} Wh + b),   t = 1 … T
+        backward:  h̄_t = g_t + (h̄_{t+1} ⊙ (1 − h_{t+1}²)) Whᵀ        (h̄_{T+1} = 0)
+                   ∂L/∂Wh = Σ_t h_{t−1}ᵀ (h̄_t ⊙ (1 − h_t²)),  likewise Wx (with x_t) and b
+
+    where g_t = dh[t] = ∂L/∂h_t is the loss's direct gradient at step t. Wh is shared by every
+    step, so its gradient sums over time. truncate=k (truncated BPTT) detaches the hidden state
+    every k steps, as ``h = h.detach()`` between chunks in PyTorch: the gradient flows back at
+    most to the start of its chunk, so memory and cost per update are O(k), not O(T), and
+    dependencies longer than k steps get no gradient. Shapes: x (T, N, D), h0 (N, H), Wx (D, H),
+    Wh (H, H), b (H,), dh (T, N, H). Returns (hs (T, N, H), dx, dh0, dWx, dWh, db).
+
+    >>> x = np.ones((3, 1, 1))                       # T = 3 steps, loss = h_3
+    >>> hs, dx, dh0, dWx, dWh, db = rnn_bptt(x, np.zeros((1, 1)), np.array([[0.5]]),
+    ...                                      np.array([[0.9]]), np.zeros(1), np.eye(3)[2][:, None, None])
+    >>> hs[:, 0, 0].round(4).tolist(), round(float(dWh[0, 0]), 4)
+    ([0.4621, 0.724, 0.8183], 0.3046)
+    >>> round(float(rnn_bptt(x, np.zeros((1, 1)), np.array([[0.5]]), np.array([[0.9]]),   # k = 1
+    ...                      np.zeros(1), np.eye(3)[2][:, None, None], truncate=1)[4][0, 0]), 4)
+    0.2392
+    """
+    x = as_float_array(x, "x", ndim=3)
+    h0 = as_float_array(h0, "h0", ndim=2)
+    Wx = as_float_array(Wx, "Wx", ndim=2)
+    Wh = as_float_array(Wh, "Wh", ndim=2)
+    b = as_float_array(b, "b", ndim=1)
+    dh = as_float_array(dh, "dh", ndim=3)
+    T, N, D = x.shape
+    H = Wh.shape[0]
+    if T == 0:
+        raise ValueError("x must have at least one time step (shape (T, N, D) with T >= 1)")
+    if Wx.shape != (D, H) or Wh.shape != (H, H):
+        raise ValueError(f"Wx must be (D, H) = ({D}, H) and Wh (H, H), got {Wx.shape}, {Wh.shape}")
+    if h0.shape != (N, H) or b.shape != (H,) or dh.shape != (T, N, H):
+        raise ValueError(f"h0 must be (N, H) = {(N, H)}, b (H,) and dh (T, N, H) = {(T, N, H)}, "
+                         f"got {h0.shape}, {b.shape}, {dh.shape}")
+    k = T if truncate is None else as_int(truncate, "truncate", 1)
+    hs = np.empty((T, N, H), dtype=np.result_type(x, h0, Wx, Wh, b))
+    h = h0
+    for t in range(T):
+        h = np.tanh(x[t] @ Wx + h @ Wh + b)
+        hs[t] = h
+    dx = np.zeros_like(x)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    carry = np.zeros((N, H))                       # h̄ arriving from step t + 1
+    dh0 = np.zeros_like(h0)
+    for t in reversed(range(T)):
+        if (t + 1) % k == 0:                       # the next step starts a new chunk: detached
+            carry = np.zeros((N, H))
+        da = (dh[t] + carry) * (1 - hs[t] ** 2)   # through tanh
+        h_prev = hs[t - 1] if t > 0 else h0
+        dWx += x[t].T @ da
+        dWh += h_prev.T @ da
+        db += da.sum(axis=0)
+        dx[t] = da @ Wx.T
+        carry = da @ Wh.T
+        if t == 0:
+            dh0 = carry
+    return hs, dx, dh0, dWx, dWh, db
+# --8<-- [end:rnn_bptt]
+
+
+# --8<-- [start:checkpoint_memory]
+def checkpoint_memory(n_layers, segments):
+    """Activation checkpointing of a chain of n layers cut into s segments: keep only the s
+    segment inputs in the forward pass, and in the backward pass recompute one segment at a
+    time. Peak stored activations (in layer outputs) and extra layer evaluations:
+
+        M(s) = s + ⌈n/s⌉,        recompute = n − s  (about one extra forward pass)
+
+    s = 1 or s = n stores everything (no checkpointing: n); s ≈ √n gives the minimum ≈ 2√n.
+
+    >>> checkpoint_memory(100, 100), checkpoint_memory(100, 10), checkpoint_memory(100, 4)
+    ((100, 0), (20, 90), (29, 96))
+    """
+    n = as_int(n_layers, "n_layers", 1)
+    s = as_int(segments, "segments", 1)
+    if s > n:
+        raise ValueError(f"segments must be between 1 and n_layers = {n}, got {s}")
+    if s == n:
+        return n, 0
+    return s + -(-n // s), n - s
+# --8<-- [end:checkpoint_memory]
+
+
+_STATE_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2}
+
+
+# --8<-- [start:training_memory]
+def training_memory(n_params, optimizer="adam", mixed_precision=False,
+                    activations_per_example=0, batch_size=1):
+    """Bytes a training step holds: weights, gradients and optimizer state per parameter, plus
+    the activations kept for the backward pass, which grow with the batch:
+
+        fp32:             (4 + 4 + 4·k) · P  +  4 · A · B
+        mixed precision:  (2 + 2 + 4 + 4·k) · P  +  2 · A · B     (fp32 master weights)
+
+    k = 0 (SGD), 1 (SGD with momentum), 2 (Adam/AdamW: m and v); A activations per example,
+    B the batch size. Adam costs 16 bytes per parameter either way: mixed precision saves
+    activation memory and time, not optimizer memory.
+
+    >>> training_memory(10**8) / 1e9, training_memory(10**8, "sgd") / 1e9     # 100 M parameters
+    (1.6, 0.8)
+    >>> training_memory(10**8, mixed_precision=True) / 1e9
+    1.6
+    """
+    P = as_int(n_params, "n_params", 0)
+    k = _STATE_SLOTS[as_choice(optimizer, tuple(_STATE_SLOTS), "optimizer")]
+    mixed = as_flag(mixed_precision, "mixed_precision")
+    A = as_int(activations_per_example, "activations_per_example", 0)
+    B = as_int(batch_size, "batch_size", 1)
+    per_param = (2 + 2 + 4 + 4 * k) if mixed else (4 + 4 + 4 * k)
+    return per_param * P + (2 if mixed else 4) * A * B
+# --8<-- [end:training_memory]

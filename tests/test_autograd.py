@@ -9,7 +9,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from snippets.autograd import (Value, graph, mlp_loss_and_grads, squared_norm_wx,
+from snippets.autograd import (Dual, Value, checkpoint_memory, forward_mode_gradient, graph,
+                               mlp_loss_and_grads, reverse_mode_gradient, rnn_bptt,
+                               squared_norm_wx, training_memory,
                                topological_order)
 from snippets.gradcheck import numerical_gradient, rel_error
 
@@ -619,3 +621,228 @@ def test_tiny_divisors_and_negative_powers_give_their_finite_value():
     u = Value(3.0)
     (u ** 2.5).backward()
     assert u.grad == pytest.approx(2.5 * 3.0 ** 1.5, rel=1e-15)
+
+
+# ---------------------------------------------------------------- forward mode (JVP) vs reverse (VJP)
+
+def _f_dual_or_value(a, b, c):
+    # uses every operation both engines have
+    return ((a * b + c / (b * b + 1.0)).tanh() + (a - c).exp() * 0.1 - (b ** 2 + 1.0).log()
+            + (2.0 - a).relu() * 3.0 + 1.0 / (c * c + 2.0))
+
+
+@given(st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+def test_forward_and_reverse_mode_give_the_same_gradient(xs):
+    fwd, n_fwd = forward_mode_gradient(_f_dual_or_value, xs)
+    rev, n_rev = reverse_mode_gradient(_f_dual_or_value, xs)
+    np.testing.assert_allclose(fwd, rev, rtol=1e-12, atol=1e-12)
+    assert (n_fwd, n_rev) == (3, 1)           # n passes forward, one backward pass
+
+
+def test_forward_mode_matches_finite_differences(rng):
+    xs = rng.uniform(-1, 1, 3)
+    fwd, _ = forward_mode_gradient(_f_dual_or_value, xs)
+    f = lambda v: _f_dual_or_value(*(Dual(t) for t in v)).value   # noqa: E731
+    numeric = numerical_gradient(f, xs.copy())
+    err = rel_error(np.array(fwd), numeric)
+    assert err < 1e-8, f"forward mode vs finite differences: rel error {err:.2e}"
+
+
+def test_jvp_and_vjp_are_the_two_products_with_the_jacobian(rng):
+    # f: R² -> R², f(x) = (x0·x1, tanh(x0) + x1). One Dual pass gives J u; one Value backward of
+    # the scalar vᵀf gives vᵀJ; both agree with the explicit Jacobian.
+    x, u, v = rng.standard_normal(2), rng.standard_normal(2), rng.standard_normal(2)
+    J = np.array([[x[1], x[0]], [1 - np.tanh(x[0]) ** 2, 1.0]])
+    a, b = Dual(x[0], u[0]), Dual(x[1], u[1])
+    jvp = np.array([(a * b).tangent, (a.tanh() + b).tangent])
+    np.testing.assert_allclose(jvp, J @ u, rtol=1e-12)
+    A, B = Value(x[0]), Value(x[1])
+    (A * B * v[0] + (A.tanh() + B) * v[1]).backward()
+    np.testing.assert_allclose([A.grad, B.grad], v @ J, rtol=1e-12)
+
+
+def test_reverse_mode_cost_does_not_grow_with_the_number_of_inputs():
+    for n in (1, 10, 100):
+        xs = list(np.linspace(-1, 1, n))
+        f = lambda *v: sum((t * t for t in v), 0.0)          # noqa: E731
+        fwd, passes = forward_mode_gradient(f, xs)
+        rev, one = reverse_mode_gradient(lambda *v: sum((t * t for t in v), Value(0.0)), xs)
+        assert passes == n and one == 1
+        np.testing.assert_allclose(fwd, 2 * np.array(xs), rtol=1e-12)
+        np.testing.assert_allclose(rev, 2 * np.array(xs), rtol=1e-12)
+
+
+def test_dual_bad_input():
+    with pytest.raises(ValueError, match="value"):
+        Dual("1")
+    with pytest.raises(ValueError, match="log"):
+        Dual(0.0).log()
+    with pytest.raises(ValueError, match="division"):
+        Dual(1.0) / Dual(0.0)
+    with pytest.raises(ValueError, match="x"):
+        forward_mode_gradient(lambda: 0, [])
+    with pytest.raises(ValueError, match="Value"):
+        reverse_mode_gradient(lambda a: 1.0, [1.0])
+
+
+# ---------------------------------------------------------------- backprop through time
+
+def _rnn_case(rng, T=5, N=2, D=3, H=4, scale=0.8):
+    return (rng.standard_normal((T, N, D)), rng.standard_normal((N, H)),
+            scale * rng.standard_normal((D, H)), scale * rng.standard_normal((H, H)) / np.sqrt(H),
+            rng.standard_normal(H), rng.standard_normal((T, N, H)))
+
+
+def _rnn_loss(x, h0, Wx, Wh, b, dh):
+    return float(np.sum(rnn_bptt(x, h0, Wx, Wh, b, dh)[0] * dh))
+
+
+@pytest.mark.parametrize("T", [1, 2, 6])
+def test_bptt_matches_finite_differences(rng, T):
+    args = _rnn_case(rng, T=T)
+    _, dx, dh0, dWx, dWh, db = rnn_bptt(*args)
+    for i, (name, grad) in enumerate(zip(["x", "h0", "Wx", "Wh", "b"], [dx, dh0, dWx, dWh, db])):
+        def f(v, i=i):
+            a = list(args)
+            a[i] = v
+            return _rnn_loss(*a)
+        numeric = numerical_gradient(f, args[i].copy())
+        err = rel_error(grad, numeric)
+        assert err < 1e-7, f"BPTT d{name}: rel error {err:.2e}"
+
+
+def test_truncated_bptt_is_full_bptt_on_each_chunk_with_its_start_state_fixed(rng):
+    # truncate=k: detach every k steps. Equal to the sum over chunks of full BPTT on the chunk,
+    # started from the (constant) hidden state the forward pass reached.
+    x, h0, Wx, Wh, b, dh = _rnn_case(rng, T=7)
+    k = 3
+    hs, dx, dh0, dWx, dWh, db = rnn_bptt(x, h0, Wx, Wh, b, dh, truncate=k)
+    sums = [np.zeros_like(a) for a in (Wx, Wh, b)]
+    for start in range(0, 7, k):
+        h_start = h0 if start == 0 else hs[start - 1]
+        out = rnn_bptt(x[start:start + k], h_start, Wx, Wh, b, dh[start:start + k])
+        np.testing.assert_allclose(out[1], dx[start:start + k], rtol=1e-12, atol=1e-14)
+        for s_, g in zip(sums, out[3:]):
+            s_ += g
+        if start == 0:
+            np.testing.assert_allclose(out[2], dh0, rtol=1e-12, atol=1e-14)
+    for s_, g in zip(sums, (dWx, dWh, db)):
+        np.testing.assert_allclose(s_, g, rtol=1e-12, atol=1e-14)
+
+
+def test_truncation_at_least_t_is_full_bptt_and_shorter_truncation_loses_long_dependencies(rng):
+    args = _rnn_case(rng, T=6)
+    full = rnn_bptt(*args)
+    for k in (6, 7, 50):
+        for a, c in zip(full, rnn_bptt(*args, truncate=k)):
+            np.testing.assert_array_equal(a, c)
+    # a loss on the last step only: with k = 2 the first four inputs get no gradient at all
+    dh = np.zeros_like(args[-1])
+    dh[-1] = 1.0
+    trunc = rnn_bptt(*args[:-1], dh, truncate=2)
+    assert np.all(trunc[1][:4] == 0) and np.any(trunc[1][4:] != 0)
+    assert np.all(rnn_bptt(*args[:-1], dh)[1][:4] != 0)
+
+
+def test_bptt_doctest_numbers():
+    x = np.ones((3, 1, 1))
+    dh = np.eye(3)[2][:, None, None]
+    hs, *_, dWh, _ = rnn_bptt(x, np.zeros((1, 1)), np.array([[0.5]]), np.array([[0.9]]),
+                              np.zeros(1), dh)
+    assert hs[:, 0, 0].round(4).tolist() == [0.4621, 0.724, 0.8183]
+    assert round(float(dWh[0, 0]), 4) == 0.3046
+
+
+def test_bptt_bad_input(rng):
+    x, h0, Wx, Wh, b, dh = _rnn_case(rng, T=3)
+    with pytest.raises(ValueError, match="Wx"):
+        rnn_bptt(x, h0, Wx[:2], Wh, b, dh)
+    with pytest.raises(ValueError, match="h0"):
+        rnn_bptt(x, h0[:, :2], Wx, Wh, b, dh)
+    with pytest.raises(ValueError, match="truncate"):
+        rnn_bptt(x, h0, Wx, Wh, b, dh, truncate=0)
+    with pytest.raises(ValueError, match="x"):
+        rnn_bptt(x[:0], h0, Wx, Wh, b, dh[:0])
+
+
+# ---------------------------------------------------------------- memory: checkpointing, budget
+
+@given(n=st.integers(1, 400))
+def test_checkpointing_minimum_is_about_two_square_roots(n):
+    assert checkpoint_memory(n, n) == (n, 0)                # no checkpointing: store all n
+    if n == 1:
+        return
+    cut = [checkpoint_memory(n, s)[0] for s in range(1, n)]
+    assert cut == [s + -(-n // s) for s in range(1, n)]
+    assert min(cut) >= 2 * math.sqrt(n) - 1e-9              # s + n/s >= 2√n
+    s_root = round(math.sqrt(n))
+    if 1 <= s_root < n:
+        assert checkpoint_memory(n, s_root)[0] <= min(cut) + 1   # s ≈ √n is (nearly) optimal
+
+
+def test_checkpointing_numbers_on_the_page():
+    assert checkpoint_memory(100, 100) == (100, 0)
+    assert checkpoint_memory(100, 10) == (20, 90)           # 5 times less, ~one extra forward
+    assert min(checkpoint_memory(100, s)[0] for s in range(1, 101)) == 20
+
+
+def test_checkpointed_backward_recomputes_the_same_gradients(rng):
+    # A 12-layer tanh chain; keep only every 4th activation, recompute each segment when the
+    # backward pass reaches it: identical gradients, and at most 3 + 4 arrays held at once.
+    Ws = [rng.standard_normal((5, 5)) / np.sqrt(5) for _ in range(12)]
+    x0 = rng.standard_normal((2, 5))
+
+    def forward(x, layers):
+        acts = [x]
+        for W in layers:
+            acts.append(np.tanh(acts[-1] @ W))
+        return acts
+
+    def backward(acts, layers, g):
+        dWs = []
+        for W, a_in, a_out in zip(reversed(layers), reversed(acts[:-1]), reversed(acts[1:])):
+            da = g * (1 - a_out ** 2)
+            dWs.append(a_in.T @ da)
+            g = da @ W.T
+        return dWs[::-1], g
+
+    acts = forward(x0, Ws)
+    full, _ = backward(acts, Ws, np.ones_like(acts[-1]))
+    s = 3                                                    # segments of 4 layers
+    kept = [acts[4 * i] for i in range(s)]                   # the stored segment inputs
+    g, pieces, peak = np.ones_like(acts[-1]), [], 0
+    for i in reversed(range(s)):
+        seg = forward(kept[i], Ws[4 * i:4 * i + 4])          # recompute this segment
+        peak = max(peak, len(kept) + len(seg) - 1)
+        dWs, g = backward(seg, Ws[4 * i:4 * i + 4], g)
+        pieces = dWs + pieces
+    for a, c in zip(full, pieces):
+        np.testing.assert_allclose(a, c, rtol=1e-13, atol=1e-15)
+    assert peak == checkpoint_memory(12, 3)[0] == 7 < 12
+
+
+def test_training_memory_numbers_on_the_page():
+    P = 10 ** 8
+    assert training_memory(P) == 16 * P == 1.6e9                        # Adam, fp32
+    assert training_memory(P, "momentum") == 12 * P
+    assert training_memory(P, "sgd") == 8 * P
+    assert training_memory(P, mixed_precision=True) == 16 * P          # still 16 bytes
+    assert training_memory(7 * 10 ** 9) == 112 * 10 ** 9               # a 7 B model: 112 GB
+    # activations scale with the batch; mixed precision halves them
+    a = training_memory(0, activations_per_example=10 ** 6, batch_size=64)
+    assert a == 4 * 64 * 10 ** 6 == 2 * training_memory(0, mixed_precision=True,
+                                                        activations_per_example=10 ** 6,
+                                                        batch_size=64)
+
+
+def test_memory_bad_input():
+    with pytest.raises(ValueError, match="segments"):
+        checkpoint_memory(10, 11)
+    with pytest.raises(ValueError, match="n_layers"):
+        checkpoint_memory(0, 1)
+    with pytest.raises(ValueError, match="optimizer"):
+        training_memory(10, "lion")
+    with pytest.raises(ValueError, match="mixed_precision"):
+        training_memory(10, mixed_precision=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        training_memory(10, batch_size=0)

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snippets.cnn import (avg_pool2d, avg_pool2d_backward, col2im, conv2d, conv2d_backward,
+                          conv_macs, conv_transpose2d, conv_transpose_output_size,
                           conv2d_naive, conv_output_size, conv_param_count, coverage_counts,
                           global_avg_pool2d, im2col, max_pool2d, max_pool2d_backward,
                           receptive_field, same_padding)
@@ -19,8 +20,28 @@ from snippets.gradcheck import numerical_gradient, rel_error
 def test_seed_cases_n7_f3():
     assert conv_output_size(7, 3, stride=1) == 5          # (7 − 3)/1 + 1
     assert conv_output_size(7, 3, stride=2) == 3          # (7 − 3)/2 + 1
-    with pytest.raises(ValueError, match="stride"):       # (7 − 3)/3 + 1 = 2.33: does not tile
-        conv_output_size(7, 3, stride=3)
+    assert conv_output_size(7, 3, stride=3) == 2          # ⌊(7 − 3)/3⌋ + 1: floors like PyTorch
+    with pytest.raises(ValueError, match="stride"):       # 2.33 does not tile: CS231n's rule
+        conv_output_size(7, 3, stride=3, exact=True)
+    assert conv_output_size(7, 3, stride=2, exact=True) == 3
+
+
+def test_the_most_common_downsampling_layer_is_accepted():
+    # A 3×3, stride-2, pad-1 convolution on an 8×8 input gives 4×4 (⌊7/2⌋ + 1), as in PyTorch.
+    assert conv_output_size(8, 3, padding=1, stride=2) == 4
+    out = conv2d(np.ones((1, 2, 8, 8)), np.ones((5, 2, 3, 3)), np.zeros(5), stride=2, padding=1)
+    assert out.shape == (1, 5, 4, 4)
+    with pytest.raises(ValueError, match="stride=2 does not tile"):
+        conv_output_size(8, 3, padding=1, stride=2, exact=True)
+
+
+@pytest.mark.parametrize("n, f, d, expected", [(7, 3, 2, 3), (9, 3, 4, 1), (8, 2, 3, 5),
+                                               (32, 3, 1, 30)])
+def test_dilated_output_size(n, f, d, expected):
+    # a dilated filter reaches d·(f − 1) + 1 pixels: the size of an undilated filter that wide
+    assert conv_output_size(n, f, dilation=d) == expected == conv_output_size(n, d * (f - 1) + 1)
+    if f % 2:                                             # 'same' padding of a dilated filter
+        assert conv_output_size(n, f, padding=d * (f - 1) // 2, dilation=d) == n
 
 
 def test_seed_padding_example_needs_the_plus_one():
@@ -48,15 +69,32 @@ def test_same_padding_formula_fails_for_stride_2_and_even_filters():
 def test_output_size_formula_property(n, f, p, s):
     span = n + 2 * p - f
     if span < 0:
-        with pytest.raises(ValueError, match="f"):
-            conv_output_size(n, f, padding=p, stride=s)
-    elif span % s:
+        for exact in (False, True):
+            with pytest.raises(ValueError, match="f"):
+                conv_output_size(n, f, padding=p, stride=s, exact=exact)
+        return
+    out = conv_output_size(n, f, padding=p, stride=s)
+    assert out == span // s + 1
+    # floor: the last window fits, one more would stick out; the unread margin is span % s
+    assert (out - 1) * s + f <= n + 2 * p < out * s + f
+    assert n + 2 * p - ((out - 1) * s + f) == span % s
+    if span % s:
         with pytest.raises(ValueError, match="stride"):
-            conv_output_size(n, f, padding=p, stride=s)
+            conv_output_size(n, f, padding=p, stride=s, exact=True)
     else:
-        out = conv_output_size(n, f, padding=p, stride=s)
-        assert out == span // s + 1
+        assert conv_output_size(n, f, padding=p, stride=s, exact=True) == out
         assert (out - 1) * s + f == n + 2 * p             # the last window ends at the border
+
+
+@given(n=st.integers(1, 40), f=st.integers(1, 6), p=st.integers(0, 5), s=st.integers(1, 5),
+       d=st.integers(1, 5))
+def test_dilated_output_size_property(n, f, p, s, d):
+    reach = d * (f - 1) + 1
+    if n + 2 * p < reach:
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            conv_output_size(n, f, p, s, d)
+    else:
+        assert conv_output_size(n, f, p, s, d) == (n + 2 * p - d * (f - 1) - 1) // s + 1
 
 
 def test_output_size_of_a_32x32x3_image_with_5x5_filters():
@@ -77,6 +115,10 @@ def test_output_size_of_a_32x32x3_image_with_5x5_filters():
     (dict(n=0, f=1), "n"),
     (dict(n=7, f=0), "f"),
     (dict(n=7, f="3"), "f"),
+    (dict(n=7, f=3, dilation=0), "dilation"),
+    (dict(n=7, f=3, dilation=1.5), "dilation"),
+    (dict(n=7, f=4, dilation=3), "dilated filter"),
+    (dict(n=7, f=3, exact=1), "exact"),
 ])
 def test_output_size_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -519,12 +561,17 @@ B4 = np.zeros(4)
 @pytest.mark.parametrize("args, kwargs, match", [
     ((np.ones((3, 6, 6)), W4, B4), {}, "x"),
     ((X4, np.ones((4, 3, 3)), B4), {}, "w"),
-    ((X4, np.ones((4, 2, 3, 3)), B4), {}, "w must have C = 3"),
+    ((X4, np.ones((4, 2, 3, 3)), B4), {}, "w must have C/groups = 3"),
+    ((X4, W4, B4), {"groups": 2}, "groups=2 must divide"),
+    ((X4, np.ones((3, 3, 3, 3)), np.zeros(3)), {"groups": 3}, "w must have C/groups = 1"),
+    ((X4, np.ones((4, 1, 3, 3)), B4), {"groups": 0}, "groups"),
+    ((X4, W4, B4), {"dilation": 0}, "dilation"),
+    ((X4, W4, B4), {"dilation": 3}, "dilated filter"),
+    ((X4, W4, B4), {"stride": (1, 2, 3)}, "stride"),
     ((X4, W4, np.zeros(3)), {}, "b"),
     ((X4, W4, np.zeros((4, 1))), {}, "b"),
     ((X4, np.ones((4, 3, 9, 9)), B4), {}, "w: the filter"),
     ((X4, np.ones((4, 3, 9, 9)), B4), {"padding": 1}, "w: the filter"),
-    ((X4, W4, B4), {"stride": 2}, "stride"),
     ((X4, W4, B4), {"stride": 0}, "stride"),
     ((X4, W4, B4), {"stride": 1.0}, "stride"),
     ((X4, W4, B4), {"padding": -1}, "padding"),
@@ -547,8 +594,8 @@ def test_filter_fits_only_with_padding():
 def test_conv_backward_bad_dout():
     with pytest.raises(ValueError, match="dout"):
         conv2d_backward(np.ones((2, 4, 3, 3)), X4, W4, B4)
-    with pytest.raises(ValueError, match="stride"):
-        conv2d_backward(np.ones((2, 4, 2, 2)), X4, W4, B4, stride=2)
+    with pytest.raises(ValueError, match="dout"):
+        conv2d_backward(np.ones((2, 4, 3, 3)), X4, W4, B4, stride=2)   # stride 2 gives 2×2
 
 
 @pytest.mark.parametrize("fn", [max_pool2d, avg_pool2d])
@@ -558,8 +605,7 @@ def test_conv_backward_bad_dout():
     (dict(size=2.0), "size"),
     (dict(stride=0), "stride"),
     (dict(size=5), "size"),
-    (dict(size=2, stride=3), "stride"),
-    (dict(x=np.ones((1, 1, 5, 5))), "stride"),          # 2×2 windows, stride 2 on 5×5
+    (dict(stride=1.5), "stride"),
 ])
 def test_pool_bad_input(fn, kwargs, match):
     args = dict(x=np.ones((1, 1, 4, 4)), size=2, stride=2)
@@ -580,7 +626,7 @@ def test_other_helpers_bad_input():
     with pytest.raises(ValueError, match="x"):
         global_avg_pool2d(np.ones((2, 3)))
     with pytest.raises(ValueError, match="stride"):
-        coverage_counts(7, 3, stride=3)
+        coverage_counts(7, 3, stride=0)
     with pytest.raises(ValueError, match="hh"):
         im2col(X4, 0, 3)
     with pytest.raises(ValueError, match="cols"):
@@ -630,18 +676,24 @@ def test_fully_connected_layer_on_the_same_image_needs_far_more_parameters():
 
 def test_floor_mode_drops_the_pixels_the_windows_never_reach(rng):
     # PyTorch's rule ⌊(N + 2P − F)/S⌋ + 1 for N = 7, F = 3, S = 3 gives 2; the two windows cover
-    # rows/columns 0..5, so the last one is never read: the result equals a strict convolution
-    # of the 6×6 crop, whatever the last row and column contain.
-    assert (7 - 3) // 3 + 1 == 2
-    assert conv_output_size(6, 3, stride=3) == 2
+    # rows/columns 0..5, so the last one is never read: the result equals the convolution of the
+    # 6×6 crop (which tiles exactly), whatever the last row and column contain.
+    assert conv_output_size(7, 3, stride=3) == 2 == conv_output_size(6, 3, stride=3, exact=True)
     x, w = rng.standard_normal((1, 1, 7, 7)), rng.standard_normal((1, 1, 3, 3))
-    cropped = conv2d(x[:, :, :6, :6], w, np.zeros(1), stride=3)
+    full = conv2d(x, w, np.zeros(1), stride=3)
+    np.testing.assert_array_equal(full, conv2d(x[:, :, :6, :6], w, np.zeros(1), stride=3))
     y = x.copy()
     y[:, :, 6, :] = 1e6
     y[:, :, :, 6] = -1e6
-    np.testing.assert_array_equal(conv2d(y[:, :, :6, :6], w, np.zeros(1), stride=3), cropped)
-    c = coverage_counts(6, 3, stride=3)
-    assert c.min() == 1                                   # inside the crop every pixel is read
+    np.testing.assert_array_equal(conv2d(y, w, np.zeros(1), stride=3), full)
+    c = coverage_counts(7, 3, stride=3)
+    assert c[:6, :6].min() == 1 and c[6].max() == 0 and c[:, 6].max() == 0   # never read
+    dx, _, _ = conv2d_backward(np.ones((1, 1, 2, 2)), x, w, np.zeros(1), stride=3)
+    assert np.all(dx[0, 0, 6] == 0) and np.all(dx[0, 0, :, 6] == 0)        # and get no gradient
+    # pooling floors the same way (ceil_mode=False): a 5×5 map, 2×2 windows, stride 2 -> 2×2
+    z = rng.standard_normal((1, 1, 5, 5))
+    np.testing.assert_array_equal(max_pool2d(z), max_pool2d(z[:, :, :4, :4]))
+    np.testing.assert_array_equal(avg_pool2d(z), avg_pool2d(z[:, :, :4, :4]))
 
 
 def test_stride_shrinks_the_map_and_the_next_fc_layer_not_the_conv_layer():
@@ -788,6 +840,332 @@ def test_coverage_numbers_quoted_on_the_page():
 
 @pytest.mark.parametrize("n", range(3, 40))
 def test_same_padding_at_stride_2_halves_the_size_rounded_up_in_floor_mode(n):
-    assert (n + 2 * 1 - 3) // 2 + 1 == -(-n // 2)
-    if n % 2:                                             # odd sizes tile exactly
-        assert conv_output_size(n, 3, padding=1, stride=2) == (n + 1) // 2
+    assert conv_output_size(n, 3, padding=1, stride=2) == -(-n // 2)
+    if n % 2 == 0:                                        # even sizes do not tile exactly
+        with pytest.raises(ValueError, match="stride"):
+            conv_output_size(n, 3, padding=1, stride=2, exact=True)
+
+
+# ---------------------------------------------------------------- dilation and groups
+
+GENERAL_CASES = [
+    # (N, C, H, W, F, HH, WW, stride, padding, dilation, groups)
+    (1, 2, 7, 7, 2, 3, 3, 1, 0, 2, 1),
+    (2, 4, 8, 8, 6, 3, 3, 2, 1, 1, 2),          # grouped, the stride-2 downsampling layer
+    (1, 3, 6, 7, 3, 3, 3, 1, 1, 1, 3),          # depthwise
+    (2, 4, 9, 8, 8, 3, 2, 2, 2, 2, 4),          # depthwise with channel multiplier 2, dilated
+    (1, 2, 9, 6, 4, 2, 3, (2, 1), (1, 0), (3, 1), 2),
+    (1, 3, 5, 5, 3, 1, 1, 3, 0, 1, 1),          # does not tile: floors
+]
+
+
+@pytest.mark.parametrize("case", GENERAL_CASES)
+def test_conv2d_equals_conv2d_naive_with_dilation_and_groups(rng, case):
+    N, C, H, W, F, HH, WW, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((F, C // g, HH, WW))
+    b = rng.standard_normal(F)
+    np.testing.assert_allclose(conv2d(x, w, b, s, p, d, g), conv2d_naive(x, w, b, s, p, d, g),
+                               rtol=1e-12, atol=1e-12)
+
+
+@given(g=st.integers(1, 3), cg=st.integers(1, 2), fg=st.integers(1, 2), k=st.integers(1, 3),
+       n=st.integers(1, 9), s=st.integers(1, 3), p=st.integers(0, 2), d=st.integers(1, 3),
+       seed=st.integers(0, 2 ** 16))
+def test_conv2d_equals_conv2d_naive_property_with_dilation_and_groups(g, cg, fg, k, n, s, p, d,
+                                                                      seed):
+    if n + 2 * p < d * (k - 1) + 1:
+        return
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((1, g * cg, n, n + 1))
+    w = r.standard_normal((g * fg, cg, k, k))
+    b = r.standard_normal(g * fg)
+    np.testing.assert_allclose(conv2d(x, w, b, s, p, d, g), conv2d_naive(x, w, b, s, p, d, g),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", GENERAL_CASES)
+def test_conv2d_backward_with_dilation_and_groups_matches_finite_differences(rng, case):
+    N, C, H, W, F, HH, WW, s, p, d, g = case
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((F, C // g, HH, WW))
+    b = rng.standard_normal(F)
+    dout = rng.standard_normal(conv2d(x, w, b, s, p, d, g).shape)
+    dx, dw, db = conv2d_backward(dout, x, w, b, s, p, d, g)
+
+    def loss(x_, w_, b_):
+        return np.sum(conv2d(x_, w_, b_, s, p, d, g) * dout)
+
+    _check("dx", dx, numerical_gradient(lambda v: loss(v, w, b), x.copy()))
+    _check("dw", dw, numerical_gradient(lambda v: loss(x, v, b), w.copy()))
+    _check("db", db, numerical_gradient(lambda v: loss(x, w, v), b.copy()))
+
+
+def test_a_grouped_convolution_is_separate_convolutions_on_the_channel_groups(rng):
+    x, w = rng.standard_normal((2, 6, 5, 5)), rng.standard_normal((4, 3, 3, 3))
+    out = conv2d(x, w, None, padding=1, groups=2)
+    np.testing.assert_allclose(out[:, :2], conv2d(x[:, :3], w[:2], None, padding=1), rtol=1e-12)
+    np.testing.assert_allclose(out[:, 2:], conv2d(x[:, 3:], w[2:], None, padding=1), rtol=1e-12)
+
+
+def test_a_dilated_filter_is_the_undilated_filter_with_zeros_between_its_taps(rng):
+    x, w = rng.standard_normal((1, 2, 9, 9)), rng.standard_normal((3, 2, 3, 3))
+    spread = np.zeros((3, 2, 5, 5))
+    spread[:, :, ::2, ::2] = w
+    np.testing.assert_allclose(conv2d(x, w, None, dilation=2), conv2d(x, spread, None),
+                               rtol=1e-12, atol=1e-12)
+    assert conv_param_count(2, 3, 3) == w.size + 3              # same weights, wider reach
+
+
+def test_bias_none_means_no_bias(rng):
+    x, w = rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3))
+    np.testing.assert_array_equal(conv2d(x, w, None), conv2d(x, w, np.zeros(3)))
+    _, _, db = conv2d_backward(np.ones((1, 3, 3, 3)), x, w, None)
+    np.testing.assert_array_equal(db, [9.0, 9.0, 9.0])
+
+
+def test_dilated_receptive_field_matches_backpropagation_and_shows_gridding():
+    # Three 3×3 layers with dilations 1, 2, 4 see 15 pixels (r = 1 + 2·(1 + 2 + 4));
+    # with dilation 2 three times they see 13, but only every other pixel: the gridding artefact.
+    def cone(dilations, n=21):
+        sizes = [n]
+        for d in dilations:
+            sizes.append(sizes[-1] - 2 * d)
+        g = np.zeros((1, 1, 1, sizes[-1]))
+        g[0, 0, 0, sizes[-1] // 2] = 1.0
+        for d, m in zip(reversed(dilations), reversed(sizes[:-1])):
+            g, _, _ = conv2d_backward(g, np.zeros((1, 1, 1, m)), np.ones((1, 1, 1, 3)), None,
+                                      dilation=d)
+        return np.flatnonzero(g[0, 0, 0])
+    hit = cone([1, 2, 4])
+    assert hit[-1] - hit[0] + 1 == receptive_field([(3, 1, 1), (3, 1, 2), (3, 1, 4)]) == 15
+    assert len(hit) == 15                                       # every pixel in between
+    hit = cone([2, 2, 2])
+    assert hit[-1] - hit[0] + 1 == receptive_field([(3, 1, 2)] * 3) == 13
+    assert len(hit) == 7 and np.all(np.diff(hit) == 2)          # only every other pixel
+
+
+# ---------------------------------------------------------------- counts: params, MACs, memory
+
+@given(C=st.integers(1, 64), K=st.integers(1, 64), F=st.sampled_from([1, 3, 5, 7]))
+def test_depthwise_separable_ratio_is_one_over_k_plus_one_over_f_squared(C, K, F):
+    separable = (conv_param_count(C, F, C, bias=False, groups=C)     # depthwise F×F
+                 + conv_param_count(C, 1, K, bias=False))           # pointwise 1×1
+    standard = conv_param_count(C, F, K, bias=False)
+    assert separable / standard == pytest.approx(1 / K + 1 / F ** 2, rel=1e-12)
+    macs = conv_macs(C, F, C, 14, groups=C) + conv_macs(C, 1, K, 14)
+    assert macs / conv_macs(C, F, K, 14) == pytest.approx(1 / K + 1 / F ** 2, rel=1e-12)
+
+
+def test_depthwise_separable_numbers_on_the_page():
+    C = K = 256
+    separable = conv_param_count(C, 3, C, bias=False, groups=C) + conv_param_count(C, 1, K, bias=False)
+    standard = conv_param_count(C, 3, K, bias=False)
+    assert (separable, standard) == (2304 + 65536, 589824) == (67840, 589824)
+    assert round(separable / standard, 3) == 0.115 and round(standard / separable, 1) == 8.7
+
+
+@pytest.mark.parametrize("g", [1, 2, 4, 8])
+def test_groups_divide_parameters_and_macs(g):
+    assert conv_param_count(64, 3, 128, bias=False, groups=g) * g == conv_param_count(64, 3, 128,
+                                                                                       bias=False)
+    assert conv_macs(64, 3, 128, 28, groups=g) * g == conv_macs(64, 3, 128, 28)
+    w = np.zeros((128, 64 // g, 3, 3))
+    assert conv_param_count(64, 3, 128, groups=g) == w.size + 128
+
+
+def test_conv_macs_counts_one_multiply_add_per_filter_tap_and_output(rng):
+    # Count the multiplications conv2d_naive does: out size × (C/groups · HH · WW).
+    C, F, g, k = 4, 6, 2, 3
+    out = conv2d(np.ones((1, C, 9, 9)), np.ones((F, C // g, k, k)), None, stride=2, groups=g)
+    ho, wo = out.shape[2:]
+    assert conv_macs(C, k, F, (ho, wo), groups=g) == out.size * (C // g) * k * k == 6 * 16 * 18
+    assert conv_macs(3, 5, 10, 28) == 10 * 28 * 28 * 75 == 588_000
+    assert conv_macs(64, 3, 64, 56) == 115_605_504
+
+
+def _vgg16():
+    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+    c, size, params, macs = 3, 224, 0, 0
+    for v in cfg:
+        if v == "M":
+            size = conv_output_size(size, 2, stride=2)
+            continue
+        assert conv_output_size(size, 3, padding=1) == size
+        params += conv_param_count(c, 3, v)
+        macs += conv_macs(c, 3, v, size)
+        c = v
+    assert (c, size) == (512, 7)
+    fc = [(512 * 7 * 7, 4096), (4096, 4096), (4096, 1000)]
+    return params, macs, sum(i * o + o for i, o in fc), sum(i * o for i, o in fc)
+
+
+def test_vgg16_counts_on_the_page():
+    conv_p, conv_m, fc_p, fc_m = _vgg16()
+    assert conv_p + fc_p == 138_357_544                 # the famous 138 M
+    assert round(fc_p / (conv_p + fc_p), 2) == 0.89      # 89 % of the weights in the dense head
+    assert round((conv_m + fc_m) / 1e9, 1) == 15.5       # 15.5 G multiply-adds per image
+    assert conv_m / (conv_m + fc_m) > 0.99               # ... >99 % of them in the convolutions
+
+
+def test_resnet_bottleneck_counts_on_the_page():
+    bottleneck = (conv_param_count(256, 1, 64, bias=False) + conv_param_count(64, 3, 64, bias=False)
+                  + conv_param_count(64, 1, 256, bias=False))
+    plain = 2 * conv_param_count(256, 3, 256, bias=False)
+    assert (bottleneck, plain) == (69_632, 1_179_648)
+    assert round(plain / bottleneck, 1) == 16.9
+
+
+def test_activation_memory_numbers_on_the_page():
+    # ResNet-50's first convolution: 64 maps of 112×112 per 224×224 image, float32.
+    assert conv_output_size(224, 7, padding=3, stride=2) == 112
+    per_image = 64 * 112 * 112 * 4
+    assert per_image == 3_211_264                        # 3.2 MB
+    assert round(per_image * 256 / 1e6) == 822           # batch 256: 822 MB for this one map
+    assert conv_param_count(3, 7, 64, bias=False) * 4 == 37_632   # its weights: 37.6 kB
+
+
+# ---------------------------------------------------------------- transposed convolution
+
+TRANSPOSE_CASES = [
+    # (C_in, F, H, W, HH, WW, stride, padding, output_padding)
+    (1, 1, 2, 2, 3, 3, 2, 0, 0),
+    (2, 3, 4, 4, 3, 3, 2, 1, 1),
+    (3, 2, 3, 5, 4, 4, 2, 1, 0),
+    (2, 2, 3, 3, 2, 3, (3, 1), (0, 1), (2, 0)),
+    (1, 2, 5, 4, 1, 1, 1, 0, 0),
+]
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES)
+def test_conv_transpose2d_is_the_adjoint_of_conv2d(rng, case):
+    # <conv2d(z, w), y> = <z, conv_transpose2d(y, w)> for every z of the transposed output shape.
+    C, F, H, W, HH, WW, s, p, op = case
+    y = rng.standard_normal((2, C, H, W))
+    w = rng.standard_normal((C, F, HH, WW))
+    out = conv_transpose2d(y, w, None, s, p, op)
+    z = rng.standard_normal(out.shape)
+    lhs = np.sum(conv2d(z, w, None, s, p) * y)
+    assert lhs == pytest.approx(np.sum(z * out), rel=1e-11)
+    # ... so it is the backward pass of conv2d with respect to its input
+    dz, _, _ = conv2d_backward(y, z, w, None, s, p)
+    np.testing.assert_allclose(out, dz, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES)
+def test_conv_transpose2d_output_size_and_bias(rng, case):
+    C, F, H, W, HH, WW, s, p, op = case
+    s2, p2, op2 = ((v, v) if np.isscalar(v) else v for v in (s, p, op))
+    out = conv_transpose2d(rng.standard_normal((1, C, H, W)), rng.standard_normal((C, F, HH, WW)),
+                           np.arange(F, dtype=float), s, p, op)
+    assert out.shape[2:] == (conv_transpose_output_size(H, HH, p2[0], s2[0], op2[0]),
+                             conv_transpose_output_size(W, WW, p2[1], s2[1], op2[1]))
+    # and conv2d with the same settings maps that size back to H (its floor absorbs op)
+    assert conv_output_size(out.shape[2], HH, p2[0], s2[0]) == H
+    zero = conv_transpose2d(np.zeros((1, C, H, W)), np.ones((C, F, HH, WW)), np.arange(F, dtype=float),
+                            s, p, op)
+    assert np.all(zero == np.arange(F)[None, :, None, None])
+
+
+@given(n=st.integers(1, 12), f=st.integers(1, 5), p=st.integers(0, 3), s=st.integers(1, 4),
+       op=st.integers(0, 3))
+def test_transposed_output_size_inverts_the_conv_output_size(n, f, p, s, op):
+    if op >= s:
+        with pytest.raises(ValueError, match="output_padding"):
+            conv_transpose_output_size(n, f, p, s, op)
+        return
+    m = (n - 1) * s - 2 * p + f + op
+    if m < 1:
+        with pytest.raises(ValueError, match="padding"):
+            conv_transpose_output_size(n, f, p, s, op)
+        return
+    assert conv_transpose_output_size(n, f, p, s, op) == m
+    assert conv_output_size(m, f, p, s) == n          # every output_padding < s floors back to n
+
+
+def test_two_input_sizes_conv_to_the_same_size_and_output_padding_picks_one():
+    assert conv_output_size(7, 3, 1, 2) == conv_output_size(8, 3, 1, 2) == 4
+    assert [conv_transpose_output_size(4, 3, 1, 2, op) for op in (0, 1)] == [7, 8]
+
+
+def test_transposed_convolution_is_a_scatter_of_filter_copies():
+    # one non-zero input pixel stamps the filter at (i·s, j·s) of the uncropped output
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 2] = 2.0
+    w = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    out = conv_transpose2d(x, w, None, stride=2)[0, 0]
+    assert out.shape == (7, 7)
+    np.testing.assert_array_equal(out[2:5, 4:7], 2 * w[0, 0])
+    assert np.count_nonzero(out) == 9
+
+
+def test_checkerboard_of_a_3x3_stride_2_transposed_convolution():
+    # all-ones input and filter: how many stamps overlap each output pixel
+    uneven = conv_transpose2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), None, 2, 1)[0, 0]
+    assert uneven.shape == (7, 7)
+    assert uneven[3].tolist() == [2, 4, 2, 4, 2, 4, 2]
+    assert sorted(set(uneven.ravel().tolist())) == [1, 2, 4]
+    even = conv_transpose2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 4, 4)), None, 2, 1)[0, 0]
+    assert even.shape == (8, 8)
+    assert np.all(even[1:-1, 1:-1] == 4) and even[0].tolist() == [1, 2, 2, 2, 2, 2, 2, 1]
+
+
+def test_transpose_bad_input():
+    x, w = np.ones((1, 2, 3, 3)), np.ones((2, 1, 3, 3))
+    with pytest.raises(ValueError, match="output_padding"):
+        conv_transpose2d(x, w, None, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="output_padding"):
+        conv_transpose2d(x, w, None, stride=1, output_padding=1)
+    with pytest.raises(ValueError, match="C_in"):
+        conv_transpose2d(x, np.ones((3, 1, 3, 3)), None)
+    with pytest.raises(ValueError, match="b"):
+        conv_transpose2d(x, w, np.zeros(2))
+    with pytest.raises(ValueError, match="padding"):
+        conv_transpose2d(x, w, None, padding=3)
+    with pytest.raises(ValueError, match="x"):
+        conv_transpose2d(np.ones((2, 3, 3)), w, None)
+    with pytest.raises(ValueError, match="stride"):
+        conv_transpose2d(x, w, None, stride=0)
+
+
+def test_new_functions_keep_float32_and_do_not_modify_inputs(rng):
+    x = rng.standard_normal((1, 4, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    copies = x.copy(), w.copy()
+    assert conv2d(x, w, None, 2, 1, 2, 2).dtype == np.float32
+    assert conv_transpose2d(x, w, None, 2, 1, 1).dtype == np.float32
+    assert all(a.dtype == np.float32 for a in conv2d_backward(np.ones((1, 4, 2, 2), np.float32),
+                                                              x, w, None, 2, 1, 2, 2))
+    assert np.array_equal(x, copies[0]) and np.array_equal(w, copies[1])
+
+
+@pytest.mark.parametrize("args, match", [
+    ((3, 3, 0, 5), "out_channels"), ((3, 3, 4, 0), "out_size"), ((3, 3, 4, (5, 5, 5)), "out_size"),
+    ((4, 3, 6, 5, 4), "groups"), ((3, 3, 4, 5, 0), "groups"),
+])
+def test_conv_macs_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        conv_macs(*args)
+
+
+# ---------------------------------------------------------------- equivariance with a stride
+
+def test_strided_convolution_is_equivariant_only_to_shifts_by_multiples_of_the_stride(rng):
+    u = rng.standard_normal((1, 1, 8, 8))
+    x = np.pad(u, ((0, 0), (0, 0), (4, 4), (4, 4)))          # room to shift inside the image
+    w = rng.standard_normal((2, 1, 3, 3))
+    conv = lambda z: conv2d(z, w, None, stride=2, padding=1)  # noqa: E731
+    base = conv(x)
+    np.testing.assert_allclose(conv(np.roll(x, 2, axis=-1)), np.roll(base, 1, axis=-1),
+                               rtol=1e-12, atol=1e-12)       # shift by S: output shifts by 1
+    odd = conv(np.roll(x, 1, axis=-1))                        # shift by 1: no shift of the map
+    assert not any(np.allclose(odd, np.roll(base, k, axis=-1)) for k in range(-4, 5))
+
+
+def test_cost_numbers_quoted_in_the_prose():
+    assert conv_param_count(64, 3, 64, bias=False) == 36_864             # the 56×56 ResNet layer
+    assert round(conv_macs(64, 3, 64, 56) / 1e6, 1) == 115.6
+    # MobileNet: depthwise-separable 3×3 layers need 8–9 times fewer MACs for 128–1024 channels
+    for K in (128, 256, 512, 1024):
+        saving = conv_macs(K, 3, K, 14) / (conv_macs(K, 3, K, 14, groups=K) + conv_macs(K, 1, K, 14))
+        assert 8 < saving < 9, (K, saving)

@@ -9,7 +9,9 @@ import pytest
 from snippets.activations import sigmoid_grad
 from snippets.autograd import Value
 from snippets.gradcheck import numerical_gradient, rel_error
-from snippets.gradients import (FP16_MAX, FP16_SMALLEST_NORMAL, FP16_SMALLEST_SUBNORMAL,
+from snippets.gradients import (BF16_MAX, BF16_SMALLEST_NORMAL, FP16_MAX, FP16_SMALLEST_NORMAL,
+                                FP16_SMALLEST_SUBNORMAL, gru_cell, ln_residual_stack, lstm_cell,
+                                rnn_jacobian_norms, to_bfloat16, update_to_weight_ratio,
                                 chain_gradients, deep_mlp_grads, fp16_gradient,
                                 layer_gradient_norms, sigmoid_chain)
 from snippets.optimizers import clip_grad_norm
@@ -422,3 +424,218 @@ def test_float16_precision_and_loss_scaling_ranges():
     g = np.exp(rng.uniform(math.log(2.0 ** -30), math.log(0.9995), 20_000))
     assert np.max(np.abs(fp16_gradient(g, 2.0 ** 16) - g) / g) <= 2.0 ** -11
     assert f"{FP16_SMALLEST_NORMAL:.1e}" == "6.1e-05" and f"{FP16_SMALLEST_SUBNORMAL:.1e}" == "6.0e-08"
+
+
+# ---------------------------------------------------------------- recurrent Jacobians (Pascanu et al.)
+
+def test_small_largest_singular_value_is_sufficient_for_vanishing(rng):
+    # ‖∂h_T/∂h_{T−k}‖ ≤ σ_max(W)^k because |tanh'| ≤ 1
+    W = rng.standard_normal((4, 4))
+    W *= 0.9 / np.linalg.norm(W, 2)
+    norms = rnn_jacobian_norms(W, 30, rng.standard_normal((30, 4)))
+    assert np.all(norms <= 0.9 ** np.arange(31) + 1e-12)
+    assert norms[-1] < 0.9 ** 30 < 0.05
+
+
+def test_large_singular_value_is_necessary_but_not_sufficient_for_exploding(rng):
+    # saturation: W = 3I has σ_max = 3, but with inputs that saturate tanh the gradient vanishes
+    sat = rnn_jacobian_norms(3 * np.eye(3), 20, np.ones((20, 3)))
+    assert sat[-1] < 1e-20
+    # non-normal: spectral radius 0.5 < 1 but σ_max ≈ 3: a transient growth, then vanishing
+    W = np.array([[0.5, 3.0], [0.0, 0.5]])
+    assert max(abs(np.linalg.eigvals(W))) == 0.5 and np.linalg.norm(W, 2) > 3
+    lin = rnn_jacobian_norms(W, 40, np.zeros((40, 2)))   # h stays 0: tanh is linear, J = W^k
+    assert lin[:4].max() > 2 and lin[-1] < 1e-6
+    # and when it is large with linear units the gradient does explode
+    assert rnn_jacobian_norms(1.5 * np.eye(2), 20)[-1] == pytest.approx(1.5 ** 20, rel=1e-12)
+
+
+def test_rnn_jacobian_norms_match_the_autograd_engine(rng):
+    # the product of per-step Jacobians equals the gradient the engine computes through time
+    W, u = 0.8 * rng.standard_normal((2, 2)), rng.standard_normal((5, 2))
+    h0 = [Value(0.0), Value(0.0)]
+    hs, h = [h0], h0
+    for t in range(5):
+        h = [(h[0] * W[0, j] + h[1] * W[1, j] + u[t, j]).tanh() for j in range(2)]
+        hs.append(h)
+    J = np.zeros((2, 2))
+    for i in range(2):                        # row i: gradient of h_T[i] w.r.t. h_0
+        hs[-1][i].backward()
+        J[:, i] = [v.grad for v in hs[0]]
+    assert np.linalg.norm(J, 2) == pytest.approx(rnn_jacobian_norms(W, 5, u)[-1], rel=1e-10)
+
+
+def test_rnn_jacobian_norms_bad_input():
+    with pytest.raises(ValueError, match="W"):
+        rnn_jacobian_norms(np.ones((2, 3)), 3)
+    with pytest.raises(ValueError, match="inputs"):
+        rnn_jacobian_norms(np.eye(2), 3, np.ones((2, 2)))
+    with pytest.raises(ValueError, match="steps"):
+        rnn_jacobian_norms(np.eye(2), 0)
+
+
+# ---------------------------------------------------------------- LSTM and GRU cells
+
+def _cell_params(rng, k, D, H):
+    return (rng.standard_normal((k * H, D)), rng.standard_normal((k * H, H)),
+            rng.standard_normal(k * H), rng.standard_normal(k * H))
+
+
+def test_lstm_cell_follows_the_gate_equations(rng):
+    N, D, H = 3, 4, 2
+    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    W_ih, W_hh, b_ih, b_hh = _cell_params(rng, 4, D, H)
+    s = lambda z: 1 / (1 + np.exp(-z))                        # noqa: E731
+    pre = lambda k: x @ W_ih[k * H:(k + 1) * H].T + b_ih[k * H:(k + 1) * H] + h @ W_hh[k * H:(k + 1) * H].T + b_hh[k * H:(k + 1) * H]  # noqa: E501,E731
+    i, f, g, o = s(pre(0)), s(pre(1)), np.tanh(pre(2)), s(pre(3))
+    h_new, c_new = lstm_cell(x, h, c, W_ih, W_hh, b_ih, b_hh)
+    np.testing.assert_allclose(c_new, f * c + i * g, rtol=1e-12)
+    np.testing.assert_allclose(h_new, o * np.tanh(f * c + i * g), rtol=1e-12)
+
+
+def test_lstm_cell_path_gradient_is_the_forget_gate(rng):
+    # ∂c'/∂c = diag(f): finite differences of c' with respect to c
+    N, D, H = 1, 3, 4
+    x, h, c = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    params = _cell_params(rng, 4, D, H)
+    f = 1 / (1 + np.exp(-(x @ params[0][H:2 * H].T + params[2][H:2 * H] + h @ params[1][H:2 * H].T
+                          + params[3][H:2 * H])))
+    for k in range(H):
+        numeric = numerical_gradient(lambda v: lstm_cell(x, h, v, *params)[1][0, k], c.copy())
+        expected = np.zeros((N, H))
+        expected[0, k] = f[0, k]
+        err = rel_error(numeric, expected)
+        assert err < 1e-8, f"∂c'/∂c row {k}: rel error {err:.2e}"
+
+
+def test_forget_gate_bias_numbers_on_the_page():
+    sig = lambda z: 1 / (1 + math.exp(-z))                   # noqa: E731
+    assert round(sig(1.0), 2) == 0.73
+    # over 20 steps along the cell path, with all other pre-activations 0 at initialization
+    assert f"{0.5 ** 20:.1e}" == "9.5e-07" and f"{sig(1.0) ** 20:.1e}" == "1.9e-03"
+    assert round(sig(1.0) ** 20 / 0.5 ** 20) == 1_994                 # about 2,000 times more
+    # the cell confirms it: zero weights, forget bias b, no input or candidate contribution
+    for b, f in ((0.0, 0.5), (1.0, sig(1.0))):
+        W_ih, W_hh = np.zeros((4, 1)), np.zeros((4, 1))
+        bias = np.array([-50.0, b, 0.0, 0.0])                 # input gate shut: c' = f c
+        c = np.ones((1, 1))
+        for _ in range(20):
+            _, c = lstm_cell(np.zeros((1, 1)), np.zeros((1, 1)), c, W_ih, W_hh, bias, np.zeros(4))
+        assert float(c[0, 0]) == pytest.approx(f ** 20, rel=1e-9)
+
+
+def test_gru_cell_follows_the_gate_equations(rng):
+    N, D, H = 2, 3, 2
+    x, h = rng.standard_normal((N, D)), rng.standard_normal((N, H))
+    W_ih, W_hh, b_ih, b_hh = _cell_params(rng, 3, D, H)
+    s = lambda z: 1 / (1 + np.exp(-z))                        # noqa: E731
+    gi, gh = x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
+    r, z = s(gi[:, :H] + gh[:, :H]), s(gi[:, H:2 * H] + gh[:, H:2 * H])
+    n = np.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+    np.testing.assert_allclose(gru_cell(x, h, W_ih, W_hh, b_ih, b_hh), (1 - z) * n + z * h,
+                               rtol=1e-12)
+
+
+def test_cells_bad_input(rng):
+    W_ih, W_hh, b_ih, b_hh = _cell_params(rng, 4, 3, 2)
+    x, h = np.ones((1, 3)), np.ones((1, 2))
+    with pytest.raises(ValueError, match="W_ih"):
+        lstm_cell(x, h, h, W_ih[:6], W_hh, b_ih, b_hh)
+    with pytest.raises(ValueError, match="h"):
+        lstm_cell(x, np.ones((2, 2)), h, W_ih, W_hh, b_ih, b_hh)
+    with pytest.raises(ValueError, match="W_hh"):
+        gru_cell(x, h, W_ih[:6], W_hh, b_ih[:6], b_hh[:6])
+
+
+# ---------------------------------------------------------------- Pre-LN vs Post-LN
+
+def _ln_stack(rng, depth, d=32, h=32, N=16):
+    weights = [(rng.standard_normal((d, h)) * np.sqrt(2 / d), rng.standard_normal((h, d)) / np.sqrt(h))
+               for _ in range(depth)]
+    return rng.standard_normal((N, d)), weights, rng.standard_normal((N, d))
+
+
+@pytest.mark.parametrize("pre_ln", [True, False])
+def test_ln_residual_stack_matches_finite_differences(rng, pre_ln):
+    x, weights, g = _ln_stack(rng, 3, d=4, h=3, N=2)
+    _, grads = ln_residual_stack(x, weights, g, pre_ln=pre_ln)
+    for l in range(3):
+        for k in range(2):
+            def f(v, l=l, k=k):
+                w = [list(p) for p in weights]
+                w[l][k] = v
+                return ln_residual_stack(x, [tuple(p) for p in w], g, pre_ln=pre_ln)[0]
+            numeric = numerical_gradient(f, weights[l][k].copy())
+            err = rel_error(grads[l][k], numeric)
+            assert err < 1e-6, f"{'Pre' if pre_ln else 'Post'}-LN block {l} W{k + 1}: rel error {err:.2e}"
+
+
+def test_post_ln_top_gradient_does_not_shrink_with_depth_pre_ln_does():
+    # Xiong et al. (2020): at initialization the gradient of the last block's weights is about
+    # depth-independent in Post-LN but shrinks like 1/√L in Pre-LN (6 -> 24 blocks: about half).
+    ratios = {True: [], False: []}
+    for pre in (True, False):
+        for seed in range(8):
+            top = [np.linalg.norm(ln_residual_stack(*_ln_stack(np.random.default_rng(seed), L),
+                                                    pre_ln=pre)[1][-1][1]) for L in (6, 24)]
+            ratios[pre].append(top[1] / top[0])
+    post, pre_ = np.mean(ratios[False]), np.mean(ratios[True])
+    assert 0.8 < post < 1.5, post
+    assert 0.35 < pre_ < 0.7, pre_                       # √(6/24) = 0.5
+    assert pre_ < post
+
+
+def test_ln_residual_stack_bad_input(rng):
+    x, weights, g = _ln_stack(rng, 2, d=4, h=3, N=2)
+    with pytest.raises(ValueError, match="weights"):
+        ln_residual_stack(x, [(weights[0][0], weights[0][0])], g)
+    with pytest.raises(ValueError, match="g"):
+        ln_residual_stack(x, weights, g[:, :2])
+    with pytest.raises(ValueError, match="pre_ln"):
+        ln_residual_stack(x, weights, g, pre_ln="yes")
+
+
+# ---------------------------------------------------------------- update-to-weight ratio
+
+def test_update_to_weight_ratio_of_sgd_is_lr_times_gradient_over_weight_norm(rng):
+    w, grad = rng.standard_normal(50), rng.standard_normal(50)
+    lr = 1e-3
+    assert update_to_weight_ratio(w, -lr * grad) == pytest.approx(
+        lr * np.linalg.norm(grad) / np.linalg.norm(w), rel=1e-12)
+    assert round(update_to_weight_ratio(np.ones(100), np.full(100, -1e-3)), 6) == 1e-3
+    with pytest.raises(ValueError, match="update"):
+        update_to_weight_ratio(w, grad[:3])
+    with pytest.raises(ValueError, match="weights"):
+        update_to_weight_ratio(np.zeros(3), np.ones(3))
+
+
+# ---------------------------------------------------------------- bfloat16 vs float16
+
+def test_bfloat16_format_constants():
+    assert BF16_MAX == float(np.float32((2 - 2 ** -7) * 2.0 ** 127)) and f"{BF16_MAX:.3g}" == "3.39e+38"
+    assert BF16_SMALLEST_NORMAL == float(np.finfo(np.float32).tiny)
+    assert to_bfloat16(np.float32(BF16_MAX)) == np.float32(BF16_MAX)
+    assert to_bfloat16(np.float32(3.4e38)) == np.inf                 # rounds past the maximum
+    assert to_bfloat16(np.float32(BF16_SMALLEST_NORMAL)) == np.float32(2.0 ** -126)
+
+
+def test_bfloat16_has_float32_range_and_fewer_bits_than_float16():
+    # range: gradients float16 loses survive
+    for g in (1e-8, 1e-20, 1e-30):
+        assert fp16_gradient(g) == 0.0 and to_bfloat16(g) != 0
+        assert abs(float(to_bfloat16(g)) - g) / g < 2 ** -8
+    assert fp16_gradient(1e5) == np.inf and float(to_bfloat16(1e5)) == 99840.0
+    # precision: eps 2^-7 vs 2^-10; 1 + 2^-8 rounds to 1 in bfloat16 but not in float16
+    assert to_bfloat16(1 + 2 ** -8) == 1.0 and np.float16(1 + 2 ** -8) != 1.0
+    assert to_bfloat16(1 + 2 ** -7) == 1 + 2 ** -7
+    assert to_bfloat16(256.0 + 1.0) == 256.0 and np.float16(256.0 + 1.0) == 257.0
+
+
+@pytest.mark.parametrize("value", [0.0, -0.0, 1.0, -2.5, 1e-40, 65520.0, np.inf, -np.inf])
+def test_bfloat16_keeps_exact_values_and_special_values(value):
+    out = to_bfloat16(np.array([value]))[0]
+    if value in (1.0, -2.5, 0.0, np.inf, -np.inf):
+        assert out == value
+    assert np.isfinite(out) == np.isfinite(value) or value == 1e-40
+    assert np.isnan(to_bfloat16(np.array([np.nan]))[0])
+    assert to_bfloat16(np.ones((2, 3))).shape == (2, 3)

@@ -43,7 +43,7 @@ def _padding_panel(ax, n, f, stride, padding):
     A stride that does not tile is drawn the way PyTorch floors it: the unread pixels in red."""
     m = n + 2 * padding
     try:
-        n_out = cnn.conv_output_size(n, f, padding, stride)
+        n_out = cnn.conv_output_size(n, f, padding, stride, exact=True)
         tiles = True
     except ValueError:                          # floor mode: crop the input until it tiles
         used = (m - f) // stride * stride + f
