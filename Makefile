@@ -17,7 +17,7 @@ build: deps
 	$(PY) -m tools.site build
 
 test: deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 bench: deps
 	$(PY) -m tools.bench
